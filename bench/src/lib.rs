@@ -1,0 +1,1 @@
+//! Shared helpers for the criterion benches (echo servers and clients, baselines).

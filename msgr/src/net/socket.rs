@@ -1,0 +1,467 @@
+//! Connected sockets on an [`EventCenter`]: register, connect, send, close, and the
+//! per-driver I/O paths behind them.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::Ordering;
+
+use bytes::{Buf, Bytes};
+
+use super::table::{SockState, Socket};
+use super::{CloseReason, SocketHandler, SocketId};
+use crate::event::{Driver, EventCenter, EventMask, Ready, socket_token};
+
+/// Reads per readiness event before an epoll socket yields to others (fairness).
+const MAX_READS_PER_EVENT: usize = 16;
+/// Segments per `writev` on epoll (io_uring uses up to `UIO_MAXIOV` per `sendmsg`).
+const EPOLL_IOV: usize = 64;
+/// Segments per io_uring `sendmsg`.
+const URING_IOV: usize = 1024;
+
+fn not_connected(id: SocketId) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        format!("socket {id:?} is closed"),
+    )
+}
+
+/// Drops `n` sent bytes from the front of `q`.
+fn consume(q: &mut VecDeque<Bytes>, mut n: usize) {
+    while n > 0 {
+        let Some(front) = q.front_mut() else { return };
+        if front.len() <= n {
+            n -= front.len();
+            q.pop_front();
+        } else {
+            front.advance(n);
+            return;
+        }
+    }
+}
+
+impl EventCenter {
+    /// Takes ownership of a connected stream (e.g. from `accept`) and starts receiving on it.
+    pub fn register_socket(
+        &mut self,
+        stream: TcpStream,
+        handler: impl SocketHandler,
+    ) -> io::Result<SocketId> {
+        self.shared.references.fetch_add(1, Ordering::Relaxed);
+        self.adopt_socket(stream, Box::new(handler))
+    }
+
+    /// Like [`register_socket`](Self::register_socket) for a stream whose reference was
+    /// already counted when it was assigned to this center.
+    pub(crate) fn adopt_socket(
+        &mut self,
+        stream: TcpStream,
+        handler: Box<dyn SocketHandler>,
+    ) -> io::Result<SocketId> {
+        self.open_socket(stream, handler, SockState::Open)
+            .inspect_err(|_| {
+                self.shared.references.fetch_sub(1, Ordering::Relaxed);
+            })
+    }
+
+    /// Starts a non-blocking connect to `addr`. The handler hears
+    /// [`on_connected`](SocketHandler::on_connected) or, if it fails (e.g. refused),
+    /// [`on_closed`](SocketHandler::on_closed). Output may be queued before it connects.
+    pub fn connect(
+        &mut self,
+        addr: SocketAddr,
+        handler: impl SocketHandler,
+    ) -> io::Result<SocketId> {
+        self.connect_boxed(addr, Box::new(handler))
+    }
+
+    /// [`connect`](Self::connect) with an already boxed handler.
+    pub fn connect_boxed(
+        &mut self,
+        addr: SocketAddr,
+        handler: Box<dyn SocketHandler>,
+    ) -> io::Result<SocketId> {
+        let stream: TcpStream = OwnedFd::from(mio::net::TcpStream::connect(addr)?).into();
+        self.shared.references.fetch_add(1, Ordering::Relaxed);
+        self.open_socket(stream, handler, SockState::Connecting)
+            .inspect_err(|_| {
+                self.shared.references.fetch_sub(1, Ordering::Relaxed);
+            })
+    }
+
+    fn open_socket(
+        &mut self,
+        stream: TcpStream,
+        handler: Box<dyn SocketHandler>,
+        state: SockState,
+    ) -> io::Result<SocketId> {
+        stream.set_nodelay(true)?;
+        // epoll does non-blocking syscalls; io_uring ops want a blocking fd (they poll
+        // internally instead of failing with EAGAIN). A connect in progress stays non-blocking.
+        let uring = matches!(self.driver, Driver::Uring(_));
+        stream.set_nonblocking(!uring || state == SockState::Connecting)?;
+        let fd = stream.as_raw_fd();
+        let id = self.sockets.insert(Socket::new(stream, handler, state));
+        let sock = self.sockets.get_mut(id).expect("just inserted");
+        let res = match &mut self.driver {
+            Driver::Epoll(d) => {
+                d.set_interest(fd, socket_token(id), EventMask::NONE, EventMask::ALL)
+            }
+            Driver::Uring(d) if state == SockState::Connecting => d
+                .sock_connect_poll(id, sock.stream.clone())
+                .map(|k| sock.connect_op = Some(k)),
+            Driver::Uring(d) => d
+                .sock_recv(id, sock.stream.clone())
+                .map(|k| sock.recv_op = Some(k)),
+        };
+        if let Err(e) = res {
+            self.sockets.remove(id);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Queues `data` for `sock`; it is written at the start of the next loop iteration.
+    pub fn send(&mut self, sock: SocketId, data: Bytes) -> io::Result<()> {
+        self.send_vectored(sock, [data])
+    }
+
+    /// Queues several segments, written in order without being concatenated (writev).
+    pub fn send_vectored(
+        &mut self,
+        sock: SocketId,
+        segments: impl IntoIterator<Item = Bytes>,
+    ) -> io::Result<()> {
+        let s = self
+            .sockets
+            .get_mut(sock)
+            .ok_or_else(|| not_connected(sock))?;
+        for seg in segments {
+            if !seg.is_empty() {
+                s.out_bytes += seg.len();
+                s.outq.push_back(seg);
+            }
+        }
+        if !s.dirty && !s.outq.is_empty() {
+            s.dirty = true;
+            self.dirty.push(sock);
+        }
+        Ok(())
+    }
+
+    /// Bytes queued or in flight on `sock` and not yet accepted by the kernel
+    /// (`None` if the socket is closed). Use it for back-pressure.
+    pub fn queued_bytes(&self, sock: SocketId) -> Option<usize> {
+        self.sockets.get(sock).map(|s| s.out_bytes)
+    }
+
+    /// The peer address of `sock`, if it is open and connected.
+    pub fn peer_addr(&self, sock: SocketId) -> Option<SocketAddr> {
+        self.sockets.get(sock)?.stream.peer_addr().ok()
+    }
+
+    /// Number of sockets this center owns.
+    pub fn socket_count(&self) -> usize {
+        self.sockets.len()
+    }
+
+    /// Closes `sock` now; unsent output is discarded and its handler dropped without a callback.
+    /// Unknown or already closed ids are ignored.
+    pub fn close(&mut self, sock: SocketId) {
+        if let Some(s) = self.sockets.remove(sock) {
+            self.release(sock, s);
+        }
+    }
+
+    pub(crate) fn close_all_sockets(&mut self) {
+        for id in self.sockets.ids() {
+            self.close(id);
+        }
+    }
+
+    fn release(&mut self, id: SocketId, s: Socket) {
+        self.shared.references.fetch_sub(1, Ordering::Relaxed);
+        match &mut self.driver {
+            Driver::Epoll(d) => {
+                let _ = d.set_interest(
+                    s.stream.as_raw_fd(),
+                    socket_token(id),
+                    EventMask::ALL,
+                    EventMask::NONE,
+                );
+            }
+            Driver::Uring(d) => {
+                // In-flight ops hold the stream; the fd closes when the last of them completes.
+                let _ = s.stream.shutdown(Shutdown::Both);
+                for key in [s.recv_op, s.send_op, s.connect_op].into_iter().flatten() {
+                    if let Err(e) = d.cancel(key) {
+                        tracing::warn!(?id, error = %e, "io_uring cancel failed");
+                    }
+                }
+            }
+        }
+        drop(s);
+    }
+
+    /// Closes `id` because of `reason` and tells its handler.
+    fn fault(&mut self, id: SocketId, reason: CloseReason) {
+        let Some(mut s) = self.sockets.remove(id) else {
+            return;
+        };
+        tracing::debug!(center = self.id(), ?id, ?reason, "socket closed");
+        let handler = s.handler.take();
+        self.release(id, s);
+        if let Some(mut h) = handler {
+            h.on_closed(self, id, reason);
+        }
+    }
+
+    /// Runs `f` with the socket's handler taken out, so it may use the center freely; puts
+    /// the handler back unless the socket was closed meanwhile.
+    fn with_handler(
+        &mut self,
+        id: SocketId,
+        f: impl FnOnce(&mut dyn SocketHandler, &mut EventCenter),
+    ) {
+        let Some(mut h) = self.sockets.get_mut(id).and_then(|s| s.handler.take()) else {
+            return;
+        };
+        f(&mut *h, self);
+        if let Some(s) = self.sockets.get_mut(id)
+            && s.handler.is_none()
+        {
+            s.handler = Some(h);
+        }
+    }
+
+    fn mark_dirty(&mut self, id: SocketId) {
+        if let Some(s) = self.sockets.get_mut(id)
+            && !s.dirty
+            && !s.outq.is_empty()
+        {
+            s.dirty = true;
+            self.dirty.push(id);
+        }
+    }
+
+    /// Hands queued output to the kernel: one `writev` (epoll) or `sendmsg` op (io_uring)
+    /// per socket with output queued since the last flush.
+    pub(crate) fn flush_dirty(&mut self) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for id in dirty.drain(..) {
+            if let Some(s) = self.sockets.get_mut(id) {
+                s.dirty = false;
+            }
+            self.flush_socket(id);
+        }
+        if self.dirty.is_empty() {
+            self.dirty = dirty;
+        }
+    }
+
+    fn flush_socket(&mut self, id: SocketId) {
+        let Some(s) = self.sockets.get_mut(id) else {
+            return;
+        };
+        if s.state != SockState::Open || s.outq.is_empty() {
+            return;
+        }
+        let err = match &mut self.driver {
+            Driver::Epoll(_) => loop {
+                let mut iov = [IoSlice::new(&[]); EPOLL_IOV];
+                let mut n = 0;
+                for (slot, seg) in iov.iter_mut().zip(s.outq.iter()) {
+                    *slot = IoSlice::new(seg);
+                    n += 1;
+                }
+                match (&*s.stream).write_vectored(&iov[..n]) {
+                    Ok(0) => break Some(io::Error::from(io::ErrorKind::WriteZero)),
+                    Ok(written) => {
+                        s.out_bytes -= written;
+                        consume(&mut s.outq, written);
+                        if s.outq.is_empty() {
+                            break None;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break None,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Some(e),
+                }
+            },
+            Driver::Uring(d) => {
+                if s.send_op.is_some() {
+                    return; // the completion re-flushes what is left
+                }
+                let n = s.outq.len().min(URING_IOV);
+                let bufs: Vec<Bytes> = s.outq.drain(..n).collect();
+                match d.sock_send(id, s.stream.clone(), bufs) {
+                    Ok(key) => {
+                        s.send_op = Some(key);
+                        None
+                    }
+                    Err(e) => Some(e),
+                }
+            }
+        };
+        if let Some(e) = err {
+            self.fault(id, CloseReason::Error(e));
+        }
+    }
+
+    /// Handles a socket event from the driver.
+    pub(crate) fn dispatch_socket(&mut self, ready: Ready) {
+        match ready {
+            Ready::File { .. } => unreachable!("file events are dispatched by the center"),
+            Ready::Sock { id, mask } => self.on_sock_ready(id, mask),
+            Ready::Recv { id, data } => self.deliver(id, &data),
+            Ready::RecvEnd { id, res } => {
+                if let Some(s) = self.sockets.get_mut(id) {
+                    s.recv_op = None;
+                }
+                let reason = match res {
+                    Ok(()) => CloseReason::PeerClosed,
+                    Err(e) => CloseReason::Error(e),
+                };
+                self.fault(id, reason);
+            }
+            Ready::RecvRearm { id } => {
+                let Some(s) = self.sockets.get_mut(id) else {
+                    return;
+                };
+                let Driver::Uring(d) = &mut self.driver else {
+                    return;
+                };
+                s.recv_op = None;
+                match d.sock_recv(id, s.stream.clone()) {
+                    Ok(key) => s.recv_op = Some(key),
+                    Err(e) => self.fault(id, CloseReason::Error(e)),
+                }
+            }
+            Ready::Sent { id, bufs, res } => {
+                let Some(s) = self.sockets.get_mut(id) else {
+                    return;
+                };
+                s.send_op = None;
+                match res {
+                    Ok(n) => {
+                        s.out_bytes -= n;
+                        let mut rest: VecDeque<Bytes> = bufs.into();
+                        consume(&mut rest, n);
+                        while let Some(seg) = rest.pop_back() {
+                            s.outq.push_front(seg);
+                        }
+                        self.mark_dirty(id);
+                    }
+                    Err(e) => self.fault(id, CloseReason::Error(e)),
+                }
+            }
+        }
+    }
+
+    fn on_sock_ready(&mut self, id: SocketId, mask: EventMask) {
+        let Some(s) = self.sockets.get_mut(id) else {
+            return;
+        };
+        if s.state == SockState::Connecting {
+            s.connect_op = None;
+            let outcome = match s.stream.take_error() {
+                Ok(None) => s.stream.peer_addr().map(|_| ()),
+                Ok(Some(e)) | Err(e) => Err(e),
+            };
+            if let Err(e) = outcome {
+                if e.kind() == io::ErrorKind::NotConnected && !mask.contains(EventMask::WRITABLE) {
+                    return; // spurious wakeup: still connecting
+                }
+                self.fault(id, CloseReason::Error(e));
+                return;
+            }
+            s.state = SockState::Open;
+            if let Driver::Uring(d) = &mut self.driver {
+                let armed = s
+                    .stream
+                    .set_nonblocking(false)
+                    .and_then(|()| d.sock_recv(id, s.stream.clone()));
+                match armed {
+                    Ok(key) => s.recv_op = Some(key),
+                    Err(e) => {
+                        self.fault(id, CloseReason::Error(e));
+                        return;
+                    }
+                }
+            }
+            self.with_handler(id, |h, c| h.on_connected(c, id));
+            self.mark_dirty(id);
+        }
+        if !matches!(self.driver, Driver::Epoll(_)) {
+            return;
+        }
+        if mask.contains(EventMask::READABLE) {
+            self.read_socket(id);
+        }
+        if mask.contains(EventMask::WRITABLE) {
+            self.flush_socket(id);
+        }
+    }
+
+    fn deliver(&mut self, id: SocketId, data: &[u8]) {
+        self.with_handler(id, |h, c| h.on_data(c, id, data));
+    }
+
+    /// epoll: reads until the socket is drained (edge-triggered), delivering each chunk.
+    fn read_socket(&mut self, id: SocketId) {
+        let mut buf = std::mem::take(&mut self.scratch);
+        let mut yielded = true;
+        for _ in 0..MAX_READS_PER_EVENT {
+            let Some(s) = self.sockets.get(id) else {
+                yielded = false;
+                break;
+            };
+            match (&*s.stream).read(&mut buf) {
+                Ok(0) => {
+                    self.fault(id, CloseReason::PeerClosed);
+                    yielded = false;
+                    break;
+                }
+                Ok(n) => {
+                    self.deliver(id, &buf[..n]);
+                    if n < buf.len() {
+                        // A short read drained the socket; new data raises a new edge.
+                        yielded = false;
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    yielded = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.fault(id, CloseReason::Error(e));
+                    yielded = false;
+                    break;
+                }
+            }
+        }
+        self.scratch = buf;
+        if yielded {
+            self.pending_reads.push(id);
+        }
+    }
+
+    /// Continues the read loops that yielded last iteration. Returns how many ran.
+    pub(crate) fn resume_reads(&mut self) -> usize {
+        if self.pending_reads.is_empty() {
+            return 0;
+        }
+        let pending = std::mem::take(&mut self.pending_reads);
+        let n = pending.len();
+        for id in pending {
+            self.read_socket(id);
+        }
+        n
+    }
+}

@@ -1,0 +1,132 @@
+//! The socket table of a center: generation-checked slots.
+
+use std::collections::VecDeque;
+use std::net::TcpStream;
+use std::rc::Rc;
+
+use bytes::Bytes;
+
+use super::{SocketHandler, SocketId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SockState {
+    Connecting,
+    Open,
+}
+
+pub(crate) struct Socket {
+    pub(crate) stream: Rc<TcpStream>,
+    pub(crate) handler: Option<Box<dyn SocketHandler>>,
+    pub(crate) state: SockState,
+    /// Segments not yet handed to the kernel.
+    pub(crate) outq: VecDeque<Bytes>,
+    /// Bytes in `outq` plus bytes owned by an in-flight send op.
+    pub(crate) out_bytes: usize,
+    /// Already listed in the center's dirty list.
+    pub(crate) dirty: bool,
+    /// io_uring op keys.
+    pub(crate) recv_op: Option<usize>,
+    pub(crate) send_op: Option<usize>,
+    pub(crate) connect_op: Option<usize>,
+}
+
+impl Socket {
+    pub(crate) fn new(
+        stream: TcpStream,
+        handler: Box<dyn SocketHandler>,
+        state: SockState,
+    ) -> Self {
+        Socket {
+            stream: Rc::new(stream),
+            handler: Some(handler),
+            state,
+            outq: VecDeque::new(),
+            out_bytes: 0,
+            dirty: false,
+            recv_op: None,
+            send_op: None,
+            connect_op: None,
+        }
+    }
+}
+
+struct Slot {
+    generation: u32,
+    sock: Option<Socket>,
+}
+
+#[derive(Default)]
+pub(crate) struct SocketTable {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl SocketTable {
+    pub(crate) fn insert(&mut self, sock: Socket) -> SocketId {
+        self.len += 1;
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.sock = Some(sock);
+            SocketId {
+                index,
+                generation: slot.generation,
+            }
+        } else {
+            let index = u32::try_from(self.slots.len()).expect("more than 2^32 sockets");
+            self.slots.push(Slot {
+                generation: 0,
+                sock: Some(sock),
+            });
+            SocketId {
+                index,
+                generation: 0,
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, id: SocketId) -> Option<&Socket> {
+        self.slots
+            .get(id.index as usize)
+            .filter(|s| s.generation == id.generation)?
+            .sock
+            .as_ref()
+    }
+
+    pub(crate) fn get_mut(&mut self, id: SocketId) -> Option<&mut Socket> {
+        self.slots
+            .get_mut(id.index as usize)
+            .filter(|s| s.generation == id.generation)?
+            .sock
+            .as_mut()
+    }
+
+    pub(crate) fn remove(&mut self, id: SocketId) -> Option<Socket> {
+        let slot = self
+            .slots
+            .get_mut(id.index as usize)
+            .filter(|s| s.generation == id.generation)?;
+        let sock = slot.sock.take()?;
+        // 31 bits, so a packed id always fits a driver token.
+        slot.generation = (slot.generation + 1) & 0x7fff_ffff;
+        self.free.push(id.index);
+        self.len -= 1;
+        Some(sock)
+    }
+
+    pub(crate) fn ids(&self) -> Vec<SocketId> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.sock.is_some())
+            .map(|(i, s)| SocketId {
+                index: i as u32,
+                generation: s.generation,
+            })
+            .collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
