@@ -22,6 +22,8 @@ pub struct StackConfig {
     pub workers: usize,
     /// Driver for every worker's center (Ceph-style option `ms_async_driver`).
     pub driver: DriverConfig,
+    /// CPUs to pin workers to: worker i runs on `cpus[i % cpus.len()]`. Empty: no pinning.
+    pub cpus: Vec<usize>,
 }
 
 impl Default for StackConfig {
@@ -29,6 +31,7 @@ impl Default for StackConfig {
         StackConfig {
             workers: 3,
             driver: DriverConfig::default(),
+            cpus: Vec::new(),
         }
     }
 }
@@ -100,11 +103,17 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 fn worker_main(
     id: usize,
     cfg: DriverConfig,
+    cpu: Option<usize>,
     ready: mpsc::SyncSender<std::io::Result<(CenterHandle, DriverKind)>>,
     failure: Arc<Mutex<Option<StackError>>>,
 ) {
     let span = tracing::info_span!("worker", id);
     let _enter = span.enter();
+    if let Some(cpu) = cpu
+        && let Err(e) = crate::sys::pin_current_thread(cpu)
+    {
+        tracing::warn!(cpu, error = %e, "could not pin msgr-worker-{id}");
+    }
     let mut center = match EventCenter::new(id, &cfg) {
         Ok(c) => c,
         Err(e) => {
@@ -182,9 +191,10 @@ impl NetworkStack {
             let (tx, rx) = mpsc::sync_channel(1);
             let failure = Arc::new(Mutex::new(None));
             let (dcfg, f) = (cfg.driver.clone(), failure.clone());
+            let cpu = (!cfg.cpus.is_empty()).then(|| cfg.cpus[id % cfg.cpus.len()]);
             let thread = thread::Builder::new()
                 .name(format!("msgr-worker-{id}"))
-                .spawn(move || worker_main(id, dcfg, tx, f))
+                .spawn(move || worker_main(id, dcfg, cpu, tx, f))
                 .map_err(|source| StackError::Start { id, source })?;
             let (handle, driver) = match rx.recv() {
                 Ok(Ok(v)) => v,

@@ -1,0 +1,82 @@
+//! Loopback TCP echo: cuttle per driver against std::net and tokio baselines, side by side in
+//! one criterion group per workload.
+//!
+//! - `loopback_echo_4KiB_depth64`: 4 KiB messages, 64 in flight on one connection.
+//! - `loopback_pingpong_64B`: 64-byte messages, one in flight.
+//!
+//! One iteration is one message echoed; throughput counts its bytes once (client → server →
+//! client is `size` bytes of goodput). Each contender is a server thread plus a client on the
+//! bench thread, started once before measuring (see `cuttle_bench` for who does what:
+//! cuttle's client is an `EventCenter` on the bench thread and its server another center on its
+//! own thread; tokio uses current-thread runtimes in the same two places; std uses a server
+//! thread and a writer thread plus the bench thread as reader).
+//!
+//! Run: `cargo bench -p cuttle-bench --bench loopback`.
+
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use cuttle_bench::{
+    CuttleEchoClient, CuttleEchoServer, EchoClient, StdEchoClient, StdEchoServer, TokioEchoClient,
+    TokioEchoServer, Workload,
+};
+use msgr::DriverKind;
+
+fn measure(
+    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    client: &mut dyn EchoClient,
+) {
+    client.run(1_000).expect("warm-up run"); // connection and buffers warm before timing
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            client.run(iters).expect("echo run");
+            start.elapsed()
+        })
+    });
+}
+
+fn echo_group(c: &mut Criterion, name: &str, w: Workload) {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Bytes(w.size as u64));
+
+    {
+        let server = StdEchoServer::start().expect("std server");
+        let mut client = StdEchoClient::connect(server.addr(), w).expect("std client");
+        measure(&mut group, "std", &mut client);
+    }
+    {
+        let server = TokioEchoServer::start().expect("tokio server");
+        let mut client = TokioEchoClient::connect(server.addr(), w).expect("tokio client");
+        measure(&mut group, "tokio", &mut client);
+    }
+    for driver in DriverKind::ALL {
+        let server = CuttleEchoServer::start(driver).expect("cuttle server");
+        let mut client =
+            CuttleEchoClient::connect(server.addr(), driver, w).expect("cuttle client");
+        if server.driver() != driver || client.driver() != driver {
+            eprintln!("warning: {driver} unavailable, cuttle fell back to epoll");
+        }
+        measure(&mut group, &format!("cuttle_{driver}"), &mut client);
+    }
+    group.finish();
+}
+
+fn echo_4k_depth64(c: &mut Criterion) {
+    echo_group(c, "loopback_echo_4KiB_depth64", Workload::PIPELINED_4K);
+}
+
+fn pingpong_64(c: &mut Criterion) {
+    echo_group(c, "loopback_pingpong_64B", Workload::PING_PONG_64);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(30);
+    targets = echo_4k_depth64, pingpong_64
+}
+criterion_main!(benches);
