@@ -29,7 +29,10 @@ const TIMERS: u64 = 1_000;
 fn center(driver: DriverKind) -> EventCenter {
     let c = EventCenter::new(0, &DriverConfig::with_kind(driver)).expect("create center");
     if c.driver_kind() != driver {
-        eprintln!("warning: {driver} unavailable, the center fell back to {}", c.driver_kind());
+        eprintln!(
+            "warning: {driver} unavailable, the center fell back to {}",
+            c.driver_kind()
+        );
     }
     c
 }

@@ -11,7 +11,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use msgr::{CloseReason, DriverConfig, DriverKind, EventCenter, NetworkStack, SocketHandler, SocketId, StackConfig};
+use msgr::{
+    CloseReason, DriverConfig, DriverKind, EventCenter, NetworkStack, SocketHandler, SocketId,
+    StackConfig,
+};
 
 use crate::stats::{Percentiles, Report};
 
@@ -60,7 +63,14 @@ impl Run {
     fn new(params: EchoParams) -> Arc<Run> {
         let start = Instant::now() + Duration::from_secs_f64(params.warmup);
         let end = start + Duration::from_secs_f64(params.secs);
-        Arc::new(Run { params, start, end, tally: Mutex::default(), finished: AtomicUsize::new(0), failed: AtomicBool::new(false) })
+        Arc::new(Run {
+            params,
+            start,
+            end,
+            tally: Mutex::default(),
+            finished: AtomicUsize::new(0),
+            failed: AtomicBool::new(false),
+        })
     }
 
     fn merge(&self, t: Tally) {
@@ -148,7 +158,9 @@ impl SocketHandler for EchoClient {
         let now = Instant::now();
         while self.partial >= size {
             self.partial -= size;
-            let Some(sent) = self.sent_at.pop_front() else { break };
+            let Some(sent) = self.sent_at.pop_front() else {
+                break;
+            };
             self.run.record(&mut self.tally, sent, now);
             if now < self.run.end {
                 let _ = center.send(sock, self.msg.clone());
@@ -171,10 +183,21 @@ impl SocketHandler for EchoClient {
 /// Runs the echo workload on cuttle: a server NetworkStack and a client NetworkStack.
 pub fn run_cuttle(driver: DriverKind, p: &EchoParams) -> anyhow::Result<Report> {
     let dcfg = DriverConfig::with_kind(driver);
-    let mut server = NetworkStack::start(&StackConfig { workers: p.server_workers, driver: dcfg.clone(), cpus: p.server_cpus.clone() })?;
-    let mut client = NetworkStack::start(&StackConfig { workers: p.client_workers, driver: dcfg, cpus: p.client_cpus.clone() })?;
+    let mut server = NetworkStack::start(&StackConfig {
+        workers: p.server_workers,
+        driver: dcfg.clone(),
+        cpus: p.server_cpus.clone(),
+    })?;
+    let mut client = NetworkStack::start(&StackConfig {
+        workers: p.client_workers,
+        driver: dcfg,
+        cpus: p.client_cpus.clone(),
+    })?;
     let actual = server.workers()[0].driver();
-    anyhow::ensure!(actual == driver, "asked for {driver} but the kernel gave {actual}");
+    anyhow::ensure!(
+        actual == driver,
+        "asked for {driver} but the kernel gave {actual}"
+    );
     let listener = msgr::bind_listener("127.0.0.1".parse()?, 0..=0)?;
     let (_, addr) = server.listen(listener, |_| Box::new(EchoHandler))?;
     let run = Run::new(p.clone());
@@ -182,7 +205,14 @@ pub fn run_cuttle(driver: DriverKind, p: &EchoParams) -> anyhow::Result<Report> 
     for _ in 0..p.conns {
         let (run, msg) = (run.clone(), msg.clone());
         client.connect(addr, move || {
-            Box::new(EchoClient { run, msg, sent_at: VecDeque::new(), partial: 0, tally: Tally::default(), done: false })
+            Box::new(EchoClient {
+                run,
+                msg,
+                sent_at: VecDeque::new(),
+                partial: 0,
+                tally: Tally::default(),
+                done: false,
+            })
         });
     }
     let report = run.wait_report(label(driver.as_str(), p));
@@ -221,7 +251,9 @@ pub fn run_std(p: &EchoParams) -> anyhow::Result<Report> {
         Ok(())
     });
     let run = Run::new(p.clone());
-    let clients: Vec<_> = (0..p.conns).map(|_| std_client(addr, run.clone())).collect();
+    let clients: Vec<_> = (0..p.conns)
+        .map(|_| std_client(addr, run.clone()))
+        .collect();
     let report = run.wait_report(label("std", p));
     for c in clients {
         let _ = c.join();
@@ -255,7 +287,9 @@ fn std_client(addr: SocketAddr, run: Arc<Run>) -> thread::JoinHandle<()> {
                 let now = Instant::now();
                 while partial >= p.size {
                     partial -= p.size;
-                    let Some(sent) = sent_at.pop_front() else { break };
+                    let Some(sent) = sent_at.pop_front() else {
+                        break;
+                    };
                     run.record(&mut tally, sent, now);
                     if now < run.end {
                         s.write_all(&msg)?;

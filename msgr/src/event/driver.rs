@@ -27,6 +27,9 @@ impl EventMask {
     pub const WRITABLE: EventMask = EventMask(2);
     /// Both.
     pub const ALL: EventMask = EventMask(3);
+    /// Internal: the peer hung up or the socket is in error, so a short read does not prove
+    /// the socket drained (EOF may be pending under the same edge). Never reaches handlers.
+    pub(crate) const CLOSED: EventMask = EventMask(4);
 
     /// True if every bit of `other` is set in `self`.
     pub fn contains(self, other: EventMask) -> bool {

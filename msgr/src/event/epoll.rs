@@ -128,6 +128,9 @@ impl EpollDriver {
             if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
                 mask = mask | EventMask::WRITABLE;
             }
+            if ev.is_read_closed() || ev.is_error() {
+                mask = mask | EventMask::CLOSED;
+            }
             match ev.token() {
                 WAKE => woken = true,
                 TIMER => {

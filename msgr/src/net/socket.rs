@@ -400,7 +400,7 @@ impl EventCenter {
             return;
         }
         if mask.contains(EventMask::READABLE) {
-            self.read_socket(id);
+            self.read_socket(id, mask.contains(EventMask::CLOSED));
         }
         if mask.contains(EventMask::WRITABLE) {
             self.flush_socket(id);
@@ -412,7 +412,9 @@ impl EventCenter {
     }
 
     /// epoll: reads until the socket is drained (edge-triggered), delivering each chunk.
-    fn read_socket(&mut self, id: SocketId) {
+    /// A short read proves it drained unless the peer hung up (`hup`): then EOF may be
+    /// pending under the same edge, so read on until `WouldBlock` or EOF.
+    fn read_socket(&mut self, id: SocketId, hup: bool) {
         let mut buf = std::mem::take(&mut self.scratch);
         let mut yielded = true;
         for _ in 0..MAX_READS_PER_EVENT {
@@ -428,7 +430,7 @@ impl EventCenter {
                 }
                 Ok(n) => {
                     self.deliver(id, &buf[..n]);
-                    if n < buf.len() {
+                    if n < buf.len() && !hup {
                         // A short read drained the socket; new data raises a new edge.
                         yielded = false;
                         break;
@@ -460,7 +462,8 @@ impl EventCenter {
         let pending = std::mem::take(&mut self.pending_reads);
         let n = pending.len();
         for id in pending {
-            self.read_socket(id);
+            // The original edge's hang-up flag is not kept: read until WouldBlock to be safe.
+            self.read_socket(id, true);
         }
         n
     }

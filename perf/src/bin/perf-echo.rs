@@ -71,9 +71,14 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let a = Args::parse();
-    anyhow::ensure!(a.size > 0 && a.depth > 0 && a.conns > 0 && a.secs > 0.0, "size, depth, conns and secs must be positive");
+    anyhow::ensure!(
+        a.size > 0 && a.depth > 0 && a.conns > 0 && a.secs > 0.0,
+        "size, depth, conns and secs must be positive"
+    );
     let (server_cpus, client_cpus) = match a.pin {
         Pin::None => (vec![], vec![]),
         Pin::Same => (vec![0], vec![0]),
@@ -116,7 +121,11 @@ fn main() -> anyhow::Result<()> {
     if !a.json && reports.len() > 1 {
         let base = reports[0].mb_per_sec();
         for r in &reports[1..] {
-            println!("{}: {:.2}x std bytes/s", r.params["driver"], r.mb_per_sec() / base);
+            println!(
+                "{}: {:.2}x std bytes/s",
+                r.params["driver"],
+                r.mb_per_sec() / base
+            );
         }
     }
     Ok(())
