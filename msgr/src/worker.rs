@@ -124,11 +124,9 @@ fn worker_main(
     let _ = ready.send(Ok((center.handle(), center.driver_kind())));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         while !center.is_stopped() {
-            if let Err(e) = center.process_events(Some(IDLE_WAIT)) {
-                return Err(e);
-            }
+            center.process_events(Some(IDLE_WAIT))?;
         }
-        Ok(())
+        Ok::<(), std::io::Error>(())
     }));
     let err = match outcome {
         Ok(Ok(())) => None,
