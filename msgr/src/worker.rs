@@ -271,15 +271,16 @@ impl NetworkStack {
     }
 
     /// Connects to `addr` from the least-loaded worker with the handler `make` builds.
+    /// The worker's reference is counted now, so a burst of connects spreads out.
     pub fn connect(
         &self,
         addr: SocketAddr,
         make: impl FnOnce() -> Box<dyn SocketHandler> + Send + 'static,
     ) {
         let target = self.get_worker().handle.clone();
+        target.shared.references.fetch_add(1, Ordering::Relaxed);
         target.dispatch_event_external(move |center| {
-            let handler = make();
-            if let Err(e) = center.connect_boxed(addr, handler) {
+            if let Err(e) = center.connect_assigned(addr, make()) {
                 tracing::warn!(center = center.id(), %addr, error = %e, "connect failed");
             }
         });

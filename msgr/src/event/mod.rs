@@ -161,7 +161,11 @@ impl EventCenter {
     }
 
     /// Stops watching `fd` for `mask`; when no interest remains the handler is dropped.
-    /// Unknown fds, and fds closed while registered, are fine.
+    ///
+    /// As in Ceph, delete the event *before* closing the fd. Closing first is safe (no
+    /// handler runs for a deleted event, unknown fds are ignored), but on io_uring the armed
+    /// poll holds a reference to the file, so it stays open (the peer does not see the close)
+    /// until this call.
     pub fn delete_file_event(&mut self, fd: RawFd, mask: EventMask) {
         let Some(fe) = self.files.get_mut(&fd) else {
             return;

@@ -82,12 +82,22 @@ impl EventCenter {
         addr: SocketAddr,
         handler: Box<dyn SocketHandler>,
     ) -> io::Result<SocketId> {
-        let stream: TcpStream = OwnedFd::from(mio::net::TcpStream::connect(addr)?).into();
         self.shared.references.fetch_add(1, Ordering::Relaxed);
-        self.open_socket(stream, handler, SockState::Connecting)
-            .inspect_err(|_| {
-                self.shared.references.fetch_sub(1, Ordering::Relaxed);
-            })
+        self.connect_assigned(addr, handler)
+    }
+
+    /// Connects for a worker whose reference was already counted when it was picked.
+    pub(crate) fn connect_assigned(
+        &mut self,
+        addr: SocketAddr,
+        handler: Box<dyn SocketHandler>,
+    ) -> io::Result<SocketId> {
+        let res = mio::net::TcpStream::connect(addr).and_then(|s| {
+            self.open_socket(OwnedFd::from(s).into(), handler, SockState::Connecting)
+        });
+        res.inspect_err(|_| {
+            self.shared.references.fetch_sub(1, Ordering::Relaxed);
+        })
     }
 
     fn open_socket(

@@ -146,8 +146,11 @@ impl UringDriver {
             if let Some(Op::Poll { live, .. }) = self.ops.get_mut(key) {
                 *live = false;
             }
+            // Not POLL_REMOVE: with DEFER_TASKRUN it answers -EALREADY when the fd became ready
+            // since the last wait, leaving the multishot poll armed (and the file held open).
+            // A cancel always takes effect; the poll's final CQE frees its op.
             self.push(
-                opcode::PollRemove::new(key as u64)
+                opcode::AsyncCancel::new(key as u64)
                     .build()
                     .user_data(IGNORED),
             )?;
