@@ -37,9 +37,11 @@
 #![warn(missing_docs)]
 
 pub mod event;
+pub mod frames;
 pub mod net;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod wire;
 pub mod worker;
 
 pub use event::{
