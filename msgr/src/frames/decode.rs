@@ -1,0 +1,319 @@
+//! The incremental, sans-IO frame decoder (§2.10 for rev1, §2.6 for rev0).
+
+use std::mem;
+
+use bytes::Bytes;
+
+use super::{
+    CRC_LEN, DecodeError, EPILOGUE_REV0_LEN, EPILOGUE_REV1_LEN, Frame, FrameError, FrameLimits,
+    MAX_NUM_SEGMENTS, PREAMBLE_LEN, Preamble, Revision, crc::SegmentCrc, epilogue,
+};
+
+/// What one [`FrameDecoder::decode`] call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// Bytes of the input consumed. Less than the input's length only when `frame` is `Some`:
+    /// the rest belongs to the next frame and must be passed in again.
+    pub consumed: usize,
+    /// The frame completed by this input, if any.
+    pub frame: Option<Frame>,
+}
+
+/// A frame being received: its preamble, the segments read so far and their CRCs.
+#[derive(Debug)]
+struct RxFrame {
+    preamble: Preamble,
+    /// Index of the segment being read, or of the last one read.
+    index: usize,
+    /// The segment being read, allocated at its exact length on its first byte.
+    buf: Vec<u8>,
+    crc: SegmentCrc,
+    segments: [Bytes; MAX_NUM_SEGMENTS],
+    crcs: [u32; MAX_NUM_SEGMENTS],
+}
+
+impl RxFrame {
+    fn num_segments(&self) -> usize {
+        usize::from(self.preamble.num_segments)
+    }
+
+    fn len(&self, index: usize) -> usize {
+        self.preamble.segments[index].length as usize
+    }
+
+    fn into_frame(self) -> Frame {
+        let num_segments = self.num_segments();
+        Frame::from_parts(self.preamble.tag, self.segments, num_segments)
+    }
+}
+
+#[derive(Debug)]
+enum Stage {
+    Preamble,
+    Segment(RxFrame),
+    /// rev1 only: the 4-byte CRC after a non-empty segment 0.
+    InlineCrc(RxFrame),
+    Epilogue(RxFrame),
+    Failed(DecodeError),
+}
+
+/// What one step of the state machine did.
+enum Step {
+    /// Needs more input than is left.
+    Blocked(Stage),
+    /// Made progress; run again.
+    Next(Stage),
+    /// A frame is complete.
+    Frame(Frame),
+}
+
+/// Decodes a stream of CRC-mode frames (§2.10) fed in slices of any size: a byte at a time,
+/// or many frames at once. Each segment is copied once, from the input into a buffer allocated
+/// at the segment's exact length after [`FrameLimits`] accepted the preamble; the frame hands
+/// that buffer out as [`Bytes`]. Frames the sender aborted (late status, §2.3) are dropped and
+/// counted. The first malformed byte puts the decoder in a failed state for good.
+#[derive(Debug)]
+pub struct FrameDecoder {
+    rev: Revision,
+    limits: FrameLimits,
+    stage: Stage,
+    scratch: [u8; PREAMBLE_LEN],
+    filled: usize,
+    position: u64,
+    frame_start: u64,
+    aborted: u64,
+}
+
+impl FrameDecoder {
+    /// A decoder for revision `rev` (the banner exchange picks it, §1.3 rule 5) that refuses
+    /// frames over `limits`.
+    pub fn new(rev: Revision, limits: FrameLimits) -> Self {
+        FrameDecoder {
+            rev,
+            limits,
+            stage: Stage::Preamble,
+            scratch: [0; PREAMBLE_LEN],
+            filled: 0,
+            position: 0,
+            frame_start: 0,
+            aborted: 0,
+        }
+    }
+
+    /// Counts stream offsets from `offset` instead of 0, e.g. from the banner's length, so that
+    /// errors name the byte offset in the connection's stream.
+    pub fn starting_at(mut self, offset: u64) -> Self {
+        self.position = offset;
+        self.frame_start = offset;
+        self
+    }
+
+    /// The frame revision this decoder reads.
+    pub fn revision(&self) -> Revision {
+        self.rev
+    }
+
+    /// Stream offset of the next byte to be consumed.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// How many frames were dropped because their sender marked them aborted (§2.3, §2.6).
+    pub fn frames_aborted(&self) -> u64 {
+        self.aborted
+    }
+
+    /// Whether a previous call returned an error (which every later call repeats).
+    pub fn is_failed(&self) -> bool {
+        matches!(self.stage, Stage::Failed(_))
+    }
+
+    /// Whether the decoder sits between frames, with no partial frame buffered.
+    pub fn is_at_frame_boundary(&self) -> bool {
+        matches!(self.stage, Stage::Preamble) && self.filled == 0
+    }
+
+    /// The preamble of the frame being received, once its 32 bytes have arrived and passed
+    /// the checks. The protocol layer can look at the tag and lengths here, e.g. to throttle
+    /// a large MESSAGE before feeding its segments.
+    pub fn pending_preamble(&self) -> Option<&Preamble> {
+        match &self.stage {
+            Stage::Segment(rx) | Stage::InlineCrc(rx) | Stage::Epilogue(rx) => Some(&rx.preamble),
+            Stage::Preamble | Stage::Failed(_) => None,
+        }
+    }
+
+    /// Consumes bytes from `input` until a frame is complete or the input runs out. Call it
+    /// whenever bytes arrive; when it returns a frame, call it again with
+    /// `&input[consumed..]` (which may hold further frames, or be empty).
+    pub fn decode(&mut self, input: &[u8]) -> Result<Decoded, DecodeError> {
+        if let Stage::Failed(error) = &self.stage {
+            return Err(error.clone());
+        }
+        let mut pos = 0;
+        let result = loop {
+            let stage = mem::replace(&mut self.stage, Stage::Preamble);
+            match self.step(stage, input, &mut pos) {
+                Ok(Step::Next(stage)) => self.stage = stage,
+                Ok(Step::Blocked(stage)) => {
+                    self.stage = stage;
+                    break Ok(None);
+                }
+                Ok(Step::Frame(frame)) => break Ok(Some(frame)),
+                Err(kind) => {
+                    let error = DecodeError {
+                        frame_offset: self.frame_start,
+                        kind,
+                    };
+                    self.stage = Stage::Failed(error.clone());
+                    break Err(error);
+                }
+            }
+        };
+        self.position += pos as u64;
+        result.map(|frame| Decoded {
+            consumed: pos,
+            frame,
+        })
+    }
+
+    /// Decodes all of `input`, pushing each completed frame onto `out`. On error, the frames
+    /// completed before the bad one are in `out`.
+    pub fn decode_all(
+        &mut self,
+        mut input: &[u8],
+        out: &mut Vec<Frame>,
+    ) -> Result<(), DecodeError> {
+        loop {
+            let Decoded { consumed, frame } = self.decode(input)?;
+            input = &input[consumed..];
+            match frame {
+                Some(frame) => out.push(frame),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    fn step(&mut self, stage: Stage, input: &[u8], pos: &mut usize) -> Result<Step, FrameError> {
+        match stage {
+            Stage::Preamble => {
+                if self.filled == 0 {
+                    self.frame_start = self.position + *pos as u64;
+                }
+                if !self.fill(PREAMBLE_LEN, input, pos) {
+                    return Ok(Step::Blocked(Stage::Preamble));
+                }
+                let preamble = Preamble::decode(&self.scratch)?;
+                self.limits.check(&preamble)?;
+                Ok(Step::Next(Stage::Segment(RxFrame {
+                    preamble,
+                    index: 0,
+                    buf: Vec::new(),
+                    crc: SegmentCrc::default(),
+                    segments: Default::default(),
+                    crcs: [0; MAX_NUM_SEGMENTS],
+                })))
+            }
+            Stage::Segment(mut rx) => {
+                let len = rx.len(rx.index);
+                let chunk = &input[*pos..];
+                let take = (len - rx.buf.len()).min(chunk.len());
+                if take > 0 {
+                    if rx.buf.capacity() == 0 {
+                        rx.buf = Vec::with_capacity(len);
+                    }
+                    rx.buf.extend_from_slice(&chunk[..take]);
+                    rx.crc.update(&chunk[..take]);
+                    *pos += take;
+                }
+                if rx.buf.len() < len {
+                    return Ok(Step::Blocked(Stage::Segment(rx)));
+                }
+                let i = rx.index;
+                rx.crcs[i] = mem::take(&mut rx.crc).value();
+                rx.segments[i] = Bytes::from(mem::take(&mut rx.buf));
+                Ok(self.after_segment(rx))
+            }
+            Stage::InlineCrc(rx) => {
+                if !self.fill(CRC_LEN, input, pos) {
+                    return Ok(Step::Blocked(Stage::InlineCrc(rx)));
+                }
+                let expected = u32::from_le_bytes([
+                    self.scratch[0],
+                    self.scratch[1],
+                    self.scratch[2],
+                    self.scratch[3],
+                ]);
+                if expected != rx.crcs[0] {
+                    return Err(FrameError::BadSegmentCrc {
+                        segment: 0,
+                        expected,
+                        computed: rx.crcs[0],
+                    });
+                }
+                Ok(Self::next_segment_or_done(rx))
+            }
+            Stage::Epilogue(rx) => {
+                let len = match self.rev {
+                    Revision::Rev1 => EPILOGUE_REV1_LEN,
+                    Revision::Rev0 => EPILOGUE_REV0_LEN,
+                };
+                if !self.fill(len, input, pos) {
+                    return Ok(Step::Blocked(Stage::Epilogue(rx)));
+                }
+                let bytes = &self.scratch[..len];
+                let complete = match self.rev {
+                    Revision::Rev1 => epilogue::check_rev1(bytes, rx.num_segments(), &rx.crcs)?,
+                    Revision::Rev0 => epilogue::check_rev0(bytes, rx.num_segments(), &rx.crcs)?,
+                };
+                if complete {
+                    Ok(Step::Frame(rx.into_frame()))
+                } else {
+                    self.aborted += 1;
+                    Ok(Step::Next(Stage::Preamble))
+                }
+            }
+            Stage::Failed(error) => {
+                self.stage = Stage::Failed(error.clone());
+                Err(error.kind)
+            }
+        }
+    }
+
+    /// Where to go once segment `rx.index` is complete.
+    fn after_segment(&self, rx: RxFrame) -> Step {
+        match self.rev {
+            Revision::Rev1 if rx.index == 0 && rx.len(0) > 0 => Step::Next(Stage::InlineCrc(rx)),
+            Revision::Rev1 if rx.index == 0 => Self::next_segment_or_done(rx),
+            _ if rx.index + 1 < rx.num_segments() => Step::Next(Stage::Segment(RxFrame {
+                index: rx.index + 1,
+                ..rx
+            })),
+            _ => Step::Next(Stage::Epilogue(rx)),
+        }
+    }
+
+    /// rev1, after segment 0 and its CRC: a single-segment frame is complete (no epilogue);
+    /// otherwise segment 1 follows.
+    fn next_segment_or_done(rx: RxFrame) -> Step {
+        if rx.num_segments() == 1 {
+            Step::Frame(rx.into_frame())
+        } else {
+            Step::Next(Stage::Segment(RxFrame { index: 1, ..rx }))
+        }
+    }
+
+    /// Copies input into the scratch buffer until it holds `want` bytes; true once it does.
+    fn fill(&mut self, want: usize, input: &[u8], pos: &mut usize) -> bool {
+        let take = (want - self.filled).min(input.len() - *pos);
+        self.scratch[self.filled..self.filled + take].copy_from_slice(&input[*pos..*pos + take]);
+        self.filled += take;
+        *pos += take;
+        if self.filled == want {
+            self.filled = 0;
+            true
+        } else {
+            false
+        }
+    }
+}
