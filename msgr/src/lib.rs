@@ -38,7 +38,9 @@
 
 pub mod event;
 pub mod frames;
+pub mod messages;
 pub mod net;
+pub mod protocol;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod wire;
