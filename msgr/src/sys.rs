@@ -170,20 +170,6 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads and clears `SO_ERROR` (the outcome of a non-blocking connect).
-pub fn take_socket_error(fd: RawFd) -> io::Result<Option<io::Error>> {
-    let mut err: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    syscall!(getsockopt(
-        fd,
-        libc::SOL_SOCKET,
-        libc::SO_ERROR,
-        (&mut err as *mut libc::c_int).cast(),
-        &mut len
-    ))?;
-    Ok((err != 0).then(|| io::Error::from_raw_os_error(err)))
-}
-
 /// Number of open file descriptors of this process (for leak checks in tests and tools).
 pub fn open_fd_count() -> io::Result<usize> {
     Ok(std::fs::read_dir("/proc/self/fd")?.count())

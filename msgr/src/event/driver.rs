@@ -4,7 +4,6 @@
 use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
-use std::rc::Rc;
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -237,15 +236,6 @@ impl Driver {
         match self {
             Driver::Epoll(d) => d.wait(deadline, out),
             Driver::Uring(d) => d.wait(deadline, out),
-        }
-    }
-
-    /// The provided-buffer ring, to keep alive in receive guards (io_uring only).
-    #[allow(dead_code)]
-    pub(crate) fn buf_ring(&self) -> Option<Rc<super::uring::BufRing>> {
-        match self {
-            Driver::Epoll(_) => None,
-            Driver::Uring(d) => Some(d.buf_ring()),
         }
     }
 }

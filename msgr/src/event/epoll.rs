@@ -46,7 +46,6 @@ pub(crate) struct EpollDriver {
     events: Events,
     timer: TimerFd,
     timer_armed_for: Option<Instant>,
-    wake_fd: RawFd,
 }
 
 impl EpollDriver {
@@ -62,7 +61,6 @@ impl EpollDriver {
             events: Events::with_capacity(1024),
             timer,
             timer_armed_for: None,
-            wake_fd,
         })
     }
 
@@ -147,7 +145,6 @@ impl EpollDriver {
                 }),
             }
         }
-        let _ = self.wake_fd;
         Ok(woken)
     }
 }

@@ -81,10 +81,6 @@ impl UringDriver {
         Ok(d)
     }
 
-    pub(crate) fn buf_ring(&self) -> Rc<BufRing> {
-        self.buf_ring.clone()
-    }
-
     /// Queues one SQE, flushing the submission queue to the kernel if it is full.
     ///
     /// Callers guarantee that every buffer the entry points at is owned by the op stored under
