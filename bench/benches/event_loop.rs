@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use cuttle_bench::{CenterThread, RUN_TIMEOUT};
-use msgr::{DriverConfig, DriverKind, EventCenter, TimerQueue};
+use msgr::event::TimerQueue;
+use msgr::{DriverConfig, DriverKind, EventCenter};
 
 const TIMERS: u64 = 1_000;
 

@@ -22,19 +22,35 @@ use cuttle_bench::{
 };
 use msgr::DriverKind;
 
+/// With `CUTTLE_BENCH_VERBOSE` set, each contender prints how many messages it echoed in
+/// total (warm-up, estimation and measurement), so a `perf stat` of one contender can be
+/// turned into per-message figures; cuttle contenders add their centers' loop counters.
+fn verbose() -> bool {
+    std::env::var_os("CUTTLE_BENCH_VERBOSE").is_some()
+}
+
 fn measure(
     group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
     client: &mut dyn EchoClient,
-) {
+) -> u64 {
     client.run(1_000).expect("warm-up run"); // connection and buffers warm before timing
+    let mut messages = 1_000;
     group.bench_function(name, |b| {
         b.iter_custom(|iters| {
+            messages += iters;
             let start = Instant::now();
             client.run(iters).expect("echo run");
             start.elapsed()
         })
     });
+    messages
+}
+
+fn report(name: &str, messages: u64, extra: &str) {
+    if verbose() && messages > 1_000 {
+        eprintln!("{name}: {messages} messages echoed{extra}");
+    }
 }
 
 fn echo_group(c: &mut Criterion, name: &str, w: Workload) {
@@ -44,12 +60,14 @@ fn echo_group(c: &mut Criterion, name: &str, w: Workload) {
     {
         let server = StdEchoServer::start().expect("std server");
         let mut client = StdEchoClient::connect(server.addr(), w).expect("std client");
-        measure(&mut group, "std", &mut client);
+        let n = measure(&mut group, "std", &mut client);
+        report(&format!("{name}/std"), n, "");
     }
     {
         let server = TokioEchoServer::start().expect("tokio server");
         let mut client = TokioEchoClient::connect(server.addr(), w).expect("tokio client");
-        measure(&mut group, "tokio", &mut client);
+        let n = measure(&mut group, "tokio", &mut client);
+        report(&format!("{name}/tokio"), n, "");
     }
     for driver in DriverKind::ALL {
         let server = CuttleEchoServer::start(driver).expect("cuttle server");
@@ -58,7 +76,23 @@ fn echo_group(c: &mut Criterion, name: &str, w: Workload) {
         if server.driver() != driver || client.driver() != driver {
             eprintln!("warning: {driver} unavailable, cuttle fell back to epoll");
         }
-        measure(&mut group, &format!("cuttle_{driver}"), &mut client);
+        let id = format!("cuttle_{driver}");
+        let n = measure(&mut group, &id, &mut client);
+        if verbose() {
+            let (c, s) = (
+                client.center().counters(),
+                server.counters().expect("counters"),
+            );
+            let per = |x: u64| x as f64 / n as f64;
+            let extra = format!(
+                "; per message: client loops {:.3}, file events {:.3}; server loops {:.3}, file events {:.3}",
+                per(c.loops),
+                per(c.file_events),
+                per(s.loops),
+                per(s.file_events)
+            );
+            report(&format!("{name}/{id}"), n, &extra);
+        }
     }
     group.finish();
 }

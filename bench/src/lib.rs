@@ -47,8 +47,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use msgr::{
-    CenterHandle, CloseReason, DriverConfig, DriverKind, EventCenter, SocketHandler, SocketId,
-    bind_listener,
+    CenterCounters, CenterHandle, CloseReason, DriverConfig, DriverKind, EventCenter,
+    SocketHandler, SocketId, bind_listener,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -243,6 +243,16 @@ impl CuttleEchoServer {
     pub fn driver(&self) -> DriverKind {
         self.center.driver()
     }
+
+    /// The server center's counters (loops, waits, events), fetched from its thread.
+    pub fn counters(&self) -> io::Result<CenterCounters> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.center.handle().dispatch_event_external(move |c| {
+            let _ = tx.send(c.counters());
+        });
+        rx.recv_timeout(RUN_TIMEOUT)
+            .map_err(|_| io::Error::other("server center did not answer"))
+    }
 }
 
 /// The client's side of a run, shared between [`CuttleEchoClient`] and its socket handler.
@@ -391,13 +401,16 @@ impl EchoClient for CuttleEchoClient {
 
 // ---- std::net --------------------------------------------------------------------------------
 
+/// A connection of [`StdEchoServer`]: a clone of its stream (to shut it down) and its thread.
+type StdConn = (TcpStream, JoinHandle<()>);
+
 /// A blocking `std::net` echo server: an acceptor thread and one thread per connection doing
 /// `read` into a [`SERVER_READ_BUF`] buffer, then `write_all`.
 pub struct StdEchoServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
-    conns: Arc<Mutex<Vec<(TcpStream, JoinHandle<()>)>>>,
+    conns: Arc<Mutex<Vec<StdConn>>>,
 }
 
 impl StdEchoServer {
@@ -419,11 +432,7 @@ impl StdEchoServer {
         })
     }
 
-    fn accept_loop(
-        listener: TcpListener,
-        stop: &AtomicBool,
-        conns: &Mutex<Vec<(TcpStream, JoinHandle<()>)>>,
-    ) {
+    fn accept_loop(listener: TcpListener, stop: &AtomicBool, conns: &Mutex<Vec<StdConn>>) {
         for stream in listener.incoming() {
             if stop.load(Ordering::Acquire) {
                 return;
@@ -483,36 +492,44 @@ impl Drop for StdEchoServer {
 
 /// How many messages a writer may have in flight: the reader reports completed messages, the
 /// writer blocks while `depth` are outstanding.
+#[derive(Default)]
 struct Window {
-    completed: Mutex<(u64, bool)>, // (completed messages, writer is waiting)
+    state: Mutex<WindowState>,
     cv: Condvar,
 }
 
-impl Window {
-    fn new() -> Self {
-        Window {
-            completed: Mutex::new((0, false)),
-            cv: Condvar::new(),
-        }
-    }
+#[derive(Default)]
+struct WindowState {
+    completed: u64,
+    writer_waiting: bool,
+    /// The reader gave up: the writer must stop.
+    aborted: bool,
+}
 
-    /// Blocks until message number `index` (0-based) may be sent.
-    fn wait_for_slot(&self, index: u64, depth: u64) {
-        let mut g = self.completed.lock().unwrap_or_else(|p| p.into_inner());
-        while index - g.0 >= depth {
-            g.1 = true;
+impl Window {
+    /// Blocks until message number `index` (0-based) may be sent; false if the run aborted.
+    fn wait_for_slot(&self, index: u64, depth: u64) -> bool {
+        let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        while !g.aborted && index.saturating_sub(g.completed) >= depth {
+            g.writer_waiting = true;
             g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
         }
-        g.1 = false;
+        g.writer_waiting = false;
+        !g.aborted
     }
 
     /// Records that `completed` messages are fully echoed; wakes the writer if it waits.
     fn complete(&self, completed: u64) {
-        let mut g = self.completed.lock().unwrap_or_else(|p| p.into_inner());
-        g.0 = completed;
-        if g.1 {
+        let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        g.completed = completed;
+        if g.writer_waiting {
             self.cv.notify_one();
         }
+    }
+
+    fn abort(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).aborted = true;
+        self.cv.notify_one();
     }
 }
 
@@ -555,38 +572,54 @@ impl EchoClient for StdEchoClient {
             return Ok(());
         }
         let total = messages * size as u64;
-        let window = Window::new();
-        let payload = &self.payload;
-        let buf = &mut self.buf;
+        let window = Window::default();
+        let (payload, buf) = (&self.payload, &mut self.buf);
         thread::scope(|s| {
             let writer = thread::Builder::new()
                 .name("echo-std-writer".into())
                 .spawn_scoped(s, || {
                     let mut w = &self.stream;
                     for i in 0..messages {
-                        window.wait_for_slot(i, depth as u64);
-                        w.write_all(payload)?;
+                        if !window.wait_for_slot(i, depth as u64) {
+                            return Ok(());
+                        }
+                        if let Err(e) = w.write_all(payload) {
+                            // Unblock the reader.
+                            let _ = w.shutdown(Shutdown::Both);
+                            return Err(e);
+                        }
                     }
                     Ok::<_, io::Error>(())
                 })?;
-            let mut received = 0u64;
-            while received < total {
-                let n = stream.read(buf)?;
-                if n == 0 {
-                    return Err(protocol_error("server closed the connection"));
+            let mut read_all = || {
+                let mut received = 0u64;
+                while received < total {
+                    let n = match stream.read(buf) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    if n == 0 {
+                        return Err(protocol_error("server closed the connection"));
+                    }
+                    received += n as u64;
+                    window.complete(received / size as u64);
                 }
-                received += n as u64;
-                window.complete(received / size as u64);
+                if received != total {
+                    return Err(protocol_error(format!(
+                        "echoed {received} bytes, sent {total}"
+                    )));
+                }
+                Ok(())
+            };
+            let read = read_all();
+            if read.is_err() {
+                window.abort();
             }
-            writer
+            let written = writer
                 .join()
-                .map_err(|_| io::Error::other("writer thread panicked"))??;
-            if received != total {
-                return Err(protocol_error(format!(
-                    "echoed {received} bytes, sent {total}"
-                )));
-            }
-            Ok(())
+                .map_err(|_| io::Error::other("writer thread panicked"))?;
+            written.and(read)
         })
     }
 
@@ -775,7 +808,7 @@ mod tests {
 
     /// Each server returns exactly what a plain blocking client sent, in order.
     fn check_server(addr: SocketAddr) {
-        let mut s = TcpStream::connect(addr).unwrap();
+        let s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
         let mut got = vec![0; data.len()];
@@ -789,11 +822,12 @@ mod tests {
         s.shutdown(Shutdown::Both).unwrap();
     }
 
-    fn check_client(mut client: impl EchoClient) {
-        client.run(1).unwrap();
-        client.run(1000).unwrap();
-        client.run(0).unwrap();
-        client.run(77).unwrap();
+    fn check_client(what: &str, mut client: impl EchoClient) {
+        for n in [1, 1000, 0, 77] {
+            if let Err(e) = client.run(n) {
+                panic!("{what}: run({n}) with {:?}: {e}", client.workload());
+            }
+        }
     }
 
     #[test]
@@ -817,12 +851,16 @@ mod tests {
                 .collect();
             let mut addrs = vec![std_server.addr(), tokio_server.addr()];
             addrs.extend(cuttle_servers.iter().map(CuttleEchoServer::addr));
-            for addr in addrs {
+            let names = ["std", "tokio", "cuttle epoll", "cuttle io_uring"];
+            for (addr, server) in addrs.into_iter().zip(names) {
                 for driver in DriverKind::ALL {
-                    check_client(CuttleEchoClient::connect(addr, driver, w).unwrap());
+                    let what = format!("cuttle {driver} client, {server} server");
+                    check_client(&what, CuttleEchoClient::connect(addr, driver, w).unwrap());
                 }
-                check_client(StdEchoClient::connect(addr, w).unwrap());
-                check_client(TokioEchoClient::connect(addr, w).unwrap());
+                let what = format!("std client, {server} server");
+                check_client(&what, StdEchoClient::connect(addr, w).unwrap());
+                let what = format!("tokio client, {server} server");
+                check_client(&what, TokioEchoClient::connect(addr, w).unwrap());
             }
         }
     }
