@@ -39,6 +39,7 @@
 pub mod event;
 pub mod frames;
 pub mod messages;
+pub mod messenger;
 pub mod net;
 pub mod protocol;
 #[allow(unsafe_code)]

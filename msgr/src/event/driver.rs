@@ -169,9 +169,13 @@ pub(crate) enum Ready {
     /// io_uring: bytes received into a provided buffer.
     Recv { id: SocketId, data: RecvBuf },
     /// io_uring: the receive stream ended: `Ok` at EOF, `Err` on a socket error.
-    RecvEnd { id: SocketId, res: io::Result<()> },
+    RecvEnd {
+        id: SocketId,
+        key: usize,
+        res: io::Result<()>,
+    },
     /// io_uring: a multishot receive stopped without EOF (buffers ran out); re-arm it.
-    RecvRearm { id: SocketId },
+    RecvRearm { id: SocketId, key: usize },
     /// io_uring: a send op completed; `bufs` are the segments it owned, `res` the bytes sent.
     Sent {
         id: SocketId,

@@ -12,9 +12,11 @@ mod timer;
 #[allow(unsafe_code)]
 mod uring;
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -78,6 +80,8 @@ pub struct EventCenter {
     pub(crate) scratch: Vec<u8>,
     stopped: bool,
     counters: CenterCounters,
+    /// State that upper layers keep per center (e.g. the messenger's connection table).
+    locals: HashMap<TypeId, Rc<dyn Any>>,
 }
 
 impl EventCenter {
@@ -105,6 +109,7 @@ impl EventCenter {
             scratch: vec![0; config.recv_buf_size.max(4096) as usize],
             stopped: false,
             counters: CenterCounters::default(),
+            locals: HashMap::new(),
         })
     }
 
@@ -128,6 +133,19 @@ impl EventCenter {
     /// The configuration the center was built with.
     pub fn config(&self) -> &DriverConfig {
         &self.config
+    }
+
+    /// This center's instance of `T`, created with `T::default()` on first use. Upper layers
+    /// keep per-thread state here (the messenger's connection table); use interior
+    /// mutability inside `T`. The `Rc` does not borrow the center.
+    pub fn local<T: Default + 'static>(&mut self) -> Rc<T> {
+        let entry = self
+            .locals
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Rc::new(T::default()) as Rc<dyn Any>);
+        Rc::clone(entry)
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("locals are keyed by their TypeId"))
     }
 
     /// Counters since creation.
@@ -311,6 +329,7 @@ impl Drop for EventCenter {
     fn drop(&mut self) {
         self.close_all_sockets();
         self.files.clear();
+        self.locals.clear();
         self.shared.discard_all();
         self.shared.references.store(0, Ordering::Relaxed);
     }

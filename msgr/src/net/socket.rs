@@ -171,6 +171,42 @@ impl EventCenter {
         self.sockets.get(sock)?.stream.peer_addr().ok()
     }
 
+    /// Pauses or resumes receiving on `sock` (back-pressure, e.g. a full dispatch queue).
+    /// While paused no bytes are read; data the kernel already handed over may still be
+    /// delivered once. Resuming picks up whatever arrived meanwhile.
+    pub fn set_recv_paused(&mut self, sock: SocketId, paused: bool) {
+        let Some(s) = self.sockets.get_mut(sock) else {
+            return;
+        };
+        if s.recv_paused == paused {
+            return;
+        }
+        s.recv_paused = paused;
+        let open = s.state == SockState::Open;
+        match &mut self.driver {
+            Driver::Epoll(_) => {
+                if !paused && open {
+                    // The edge may have been consumed while paused: read now.
+                    self.pending_reads.push(sock);
+                }
+            }
+            Driver::Uring(d) => {
+                if paused {
+                    if let Some(key) = s.recv_op.take()
+                        && let Err(e) = d.cancel(key)
+                    {
+                        tracing::warn!(?sock, error = %e, "io_uring cancel failed");
+                    }
+                } else if open && s.recv_op.is_none() {
+                    match d.sock_recv(sock, s.stream.clone()) {
+                        Ok(key) => s.recv_op = Some(key),
+                        Err(e) => self.fault(sock, CloseReason::Error(e)),
+                    }
+                }
+            }
+        }
+    }
+
     /// Number of sockets this center owns.
     pub fn socket_count(&self) -> usize {
         self.sockets.len()
@@ -328,24 +364,30 @@ impl EventCenter {
             Ready::File { .. } => unreachable!("file events are dispatched by the center"),
             Ready::Sock { id, mask } => self.on_sock_ready(id, mask),
             Ready::Recv { id, data } => self.deliver(id, &data),
-            Ready::RecvEnd { id, res } => {
-                if let Some(s) = self.sockets.get_mut(id) {
-                    s.recv_op = None;
-                }
+            Ready::RecvEnd { id, key, res } => {
+                // Only the socket's current receive op speaks for it: a cancelled one (paused
+                // receive) ends with ECANCELED after the socket moved on.
+                let Some(s) = self.sockets.get_mut(id).filter(|s| s.recv_op == Some(key)) else {
+                    return;
+                };
+                s.recv_op = None;
                 let reason = match res {
                     Ok(()) => CloseReason::PeerClosed,
                     Err(e) => CloseReason::Error(e),
                 };
                 self.fault(id, reason);
             }
-            Ready::RecvRearm { id } => {
-                let Some(s) = self.sockets.get_mut(id) else {
+            Ready::RecvRearm { id, key } => {
+                let Some(s) = self.sockets.get_mut(id).filter(|s| s.recv_op == Some(key)) else {
                     return;
                 };
                 let Driver::Uring(d) = &mut self.driver else {
                     return;
                 };
                 s.recv_op = None;
+                if s.recv_paused {
+                    return;
+                }
                 match d.sock_recv(id, s.stream.clone()) {
                     Ok(key) => s.recv_op = Some(key),
                     Err(e) => self.fault(id, CloseReason::Error(e)),
@@ -428,7 +470,7 @@ impl EventCenter {
         let mut buf = std::mem::take(&mut self.scratch);
         let mut yielded = true;
         for _ in 0..MAX_READS_PER_EVENT {
-            let Some(s) = self.sockets.get(id) else {
+            let Some(s) = self.sockets.get(id).filter(|s| !s.recv_paused) else {
                 yielded = false;
                 break;
             };

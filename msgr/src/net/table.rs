@@ -28,6 +28,8 @@ pub(crate) struct Socket {
     pub(crate) recv_op: Option<usize>,
     pub(crate) send_op: Option<usize>,
     pub(crate) connect_op: Option<usize>,
+    /// Receiving is paused (back-pressure): no reads (epoll), no receive op (io_uring).
+    pub(crate) recv_paused: bool,
 }
 
 impl Socket {
@@ -46,6 +48,7 @@ impl Socket {
             recv_op: None,
             send_op: None,
             connect_op: None,
+            recv_paused: false,
         }
     }
 }

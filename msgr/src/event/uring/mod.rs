@@ -330,18 +330,23 @@ impl UringDriver {
                     (n, Some(data)) if n > 0 => {
                         out.push(Ready::Recv { id, data });
                         if !more {
-                            out.push(Ready::RecvRearm { id });
+                            out.push(Ready::RecvRearm { id, key });
                         }
                     }
-                    (0, _) => out.push(Ready::RecvEnd { id, res: Ok(()) }),
-                    (n, _) if n == -libc::ENOBUFS => out.push(Ready::RecvRearm { id }),
+                    (0, _) => out.push(Ready::RecvEnd {
+                        id,
+                        key,
+                        res: Ok(()),
+                    }),
+                    (n, _) if n == -libc::ENOBUFS => out.push(Ready::RecvRearm { id, key }),
                     (n, _) if n < 0 => out.push(Ready::RecvEnd {
+                        key,
                         id,
                         res: Err(io::Error::from_raw_os_error(-n)),
                     }),
                     _ => {
                         if !more {
-                            out.push(Ready::RecvRearm { id });
+                            out.push(Ready::RecvRearm { id, key });
                         }
                     }
                 }

@@ -1,0 +1,573 @@
+//! One connection: a handle any thread may use ([`Connection`]), and the state its worker
+//! owns ([`ConnInner`]: the sans-IO [`Protocol`], the current socket, the timer). This is glue
+//! only: bytes from the socket go into the protocol, and what the protocol asks for
+//! (writes, closes, redials, events) is carried out here.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::dispatch::{Incoming, Item};
+use super::{MessengerInner, registry};
+use crate::event::{CenterHandle, EventCenter, TimerId};
+use crate::messages::{CephMessage, Message, RawMessage};
+use crate::net::{CloseReason, SocketHandler, SocketId};
+use crate::protocol::{Event, PeerInfo, Protocol, Transmit, Verdict};
+use crate::wire::features::CEPH_FEATURES_ALL;
+use crate::wire::{EntityAddrvec, EntityType};
+
+const CONNECTING: u8 = 0;
+const READY: u8 = 1;
+const CLOSED: u8 = 2;
+
+pub(crate) struct ConnShared {
+    pub(crate) id: u64,
+    pub(crate) center: CenterHandle,
+    pub(crate) msgr: std::sync::Weak<MessengerInner>,
+    pub(crate) outgoing: bool,
+    state: AtomicU8,
+    info: Mutex<ConnInfo>,
+}
+
+struct ConnInfo {
+    peer_type: Option<EntityType>,
+    peer_addrs: EntityAddrvec,
+    peer: Option<PeerInfo>,
+    /// Set when another connection took this one's session over (§4.9 reuse): sends go there.
+    replaced_by: Option<Connection>,
+}
+
+/// A connection to a peer (Ceph's `Connection`). Cheap to clone; usable from any thread.
+/// Sending queues the message on the connection's worker, which writes it when the session
+/// is ready (and, for lossless sessions, replays it after a reconnect until acknowledged).
+#[derive(Clone)]
+pub struct Connection(pub(crate) Arc<ConnShared>);
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.0.id)
+            .field("outgoing", &self.0.outgoing)
+            .finish()
+    }
+}
+
+impl PartialEq for Connection {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(
+        id: u64,
+        center: CenterHandle,
+        msgr: std::sync::Weak<MessengerInner>,
+        outgoing: bool,
+        peer_type: Option<EntityType>,
+        peer_addrs: EntityAddrvec,
+    ) -> Self {
+        Connection(Arc::new(ConnShared {
+            id,
+            center,
+            msgr,
+            outgoing,
+            state: AtomicU8::new(CONNECTING),
+            info: Mutex::new(ConnInfo {
+                peer_type,
+                peer_addrs,
+                peer: None,
+                replaced_by: None,
+            }),
+        }))
+    }
+
+    fn info(&self) -> std::sync::MutexGuard<'_, ConnInfo> {
+        self.0.info.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A number unique within the messenger.
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// True for connections we dialled.
+    pub fn is_outgoing(&self) -> bool {
+        self.0.outgoing
+    }
+
+    /// The peer's entity type (known at once for outgoing connections, after HELLO otherwise).
+    pub fn peer_type(&self) -> Option<EntityType> {
+        let i = self.info();
+        i.peer.as_ref().map(|p| p.name.ty).or(i.peer_type)
+    }
+
+    /// The peer's addresses (those dialled, or those it announced).
+    pub fn peer_addrs(&self) -> EntityAddrvec {
+        self.info().peer_addrs.clone()
+    }
+
+    /// The established session's peer (name, features, global id, lossiness).
+    pub fn peer(&self) -> Option<PeerInfo> {
+        self.info().peer.clone()
+    }
+
+    /// True while the session is READY.
+    pub fn is_connected(&self) -> bool {
+        self.0.state.load(Ordering::Acquire) == READY
+    }
+
+    /// True once the connection is closed for good (reset or marked down).
+    pub fn is_closed(&self) -> bool {
+        self.0.state.load(Ordering::Acquire) == CLOSED
+    }
+
+    /// Queues `msg` for the peer (any thread). Its seq is assigned when it is written.
+    pub fn send_message(&self, msg: RawMessage) {
+        if let Some(next) = self.info().replaced_by.clone() {
+            return next.send_message(msg);
+        }
+        let id = self.0.id;
+        self.0.center.dispatch_event_external(move |c| {
+            let now = Instant::now();
+            if let Some(rc) = table(c).get(id) {
+                rc.borrow_mut().proto.send_message(msg, now);
+                pump(c, &rc);
+            } else {
+                tracing::debug!(conn = id, "send on a closed connection: message dropped");
+            }
+        });
+    }
+
+    /// Encodes a typed message with the session's features (all of ours before the session is
+    /// up) and queues it; `tid` goes in the header.
+    pub fn send<M: CephMessage>(&self, msg: &M, tid: u64) {
+        let features = self.peer().map_or(CEPH_FEATURES_ALL, |p| p.features);
+        let mut raw = msg.to_raw(features);
+        raw.header.tid = tid;
+        self.send_message(raw);
+    }
+
+    /// Sends a KEEPALIVE2 (§3.3.16).
+    pub fn send_keepalive(&self) {
+        let id = self.0.id;
+        self.0.center.dispatch_event_external(move |c| {
+            if let Some(rc) = table(c).get(id) {
+                rc.borrow_mut().proto.send_keepalive(Instant::now());
+                pump(c, &rc);
+            }
+        });
+    }
+
+    /// Closes the connection for good and drops what it had queued (Ceph's `mark_down`); no
+    /// reset is reported for it.
+    pub fn mark_down(&self) {
+        self.0.state.store(CLOSED, Ordering::Release);
+        let id = self.0.id;
+        self.0.center.dispatch_event_external(move |c| {
+            if let Some(rc) = table(c).remove(id) {
+                let mut i = rc.borrow_mut();
+                i.proto.close();
+                if let Some(s) = i.sock.take() {
+                    c.close(s);
+                }
+                if let Some((t, _)) = i.timer.take() {
+                    c.delete_time_event(t);
+                }
+                let conn = i.conn.clone();
+                drop(i);
+                if let Some(m) = conn.0.msgr.upgrade() {
+                    registry::forget(&m, &conn);
+                }
+            }
+        });
+    }
+
+    /// Resumes reading after the dispatch throttle drained.
+    pub(crate) fn resume_recv(&self) {
+        let id = self.0.id;
+        self.0.center.dispatch_event_external(move |c| {
+            if let Some(rc) = table(c).get(id) {
+                let mut i = rc.borrow_mut();
+                i.paused = false;
+                if let Some(s) = i.sock {
+                    c.set_recv_paused(s, false);
+                }
+            }
+        });
+    }
+}
+
+/// The connections a center owns, by id.
+#[derive(Default)]
+pub(crate) struct ConnTable {
+    conns: RefCell<HashMap<u64, Rc<RefCell<ConnInner>>>>,
+}
+
+impl ConnTable {
+    pub(crate) fn get(&self, id: u64) -> Option<Rc<RefCell<ConnInner>>> {
+        self.conns.borrow().get(&id).cloned()
+    }
+    pub(crate) fn insert(&self, inner: Rc<RefCell<ConnInner>>) {
+        let id = inner.borrow().conn.id();
+        self.conns.borrow_mut().insert(id, inner);
+    }
+    pub(crate) fn remove(&self, id: u64) -> Option<Rc<RefCell<ConnInner>>> {
+        self.conns.borrow_mut().remove(&id)
+    }
+}
+
+pub(crate) fn table(c: &mut EventCenter) -> Rc<ConnTable> {
+    c.local::<ConnTable>()
+}
+
+/// Fault injection (Ceph's `ms_inject_socket_failures`): fail a socket operation with
+/// probability 1/`every`.
+struct Inject {
+    every: u64,
+    rng: u64,
+}
+
+impl Inject {
+    fn fire(&mut self) -> bool {
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d).is_multiple_of(self.every)
+    }
+}
+
+/// What a worker keeps for one connection.
+pub(crate) struct ConnInner {
+    pub(crate) conn: Connection,
+    pub(crate) proto: Protocol,
+    pub(crate) sock: Option<SocketId>,
+    timer: Option<(TimerId, Instant)>,
+    paused: bool,
+    inject: Option<Inject>,
+}
+
+impl ConnInner {
+    pub(crate) fn new(conn: Connection, proto: Protocol, inject_every: u64) -> Rc<RefCell<Self>> {
+        let inject = (inject_every > 0).then(|| Inject {
+            every: inject_every,
+            rng: 0x9e37_79b9 ^ conn.id().wrapping_mul(0x1000_0001) | 1,
+        });
+        Rc::new(RefCell::new(ConnInner {
+            conn,
+            proto,
+            sock: None,
+            timer: None,
+            paused: false,
+            inject,
+        }))
+    }
+
+    /// Drops the transport as if the socket had failed (fault injection).
+    fn inject_fault(&mut self, c: &mut EventCenter, now: Instant) {
+        if let Some(s) = self.sock.take() {
+            tracing::debug!(conn = self.conn.id(), "injecting socket failure");
+            c.close(s);
+            self.proto.handle_transport_closed(now);
+        }
+    }
+
+    fn injects(&mut self) -> bool {
+        self.inject.as_mut().is_some_and(Inject::fire)
+    }
+}
+
+/// The socket handler of a connection's current transport.
+pub(crate) struct ConnSocket(pub(crate) Rc<RefCell<ConnInner>>);
+
+impl SocketHandler for ConnSocket {
+    fn on_data(&mut self, c: &mut EventCenter, sock: SocketId, data: &[u8]) {
+        let now = Instant::now();
+        {
+            let mut i = self.0.borrow_mut();
+            if i.sock != Some(sock) {
+                return;
+            }
+            if i.injects() {
+                i.inject_fault(c, now);
+            } else {
+                i.proto.handle_input(data, now);
+            }
+        }
+        pump(c, &self.0);
+    }
+
+    fn on_closed(&mut self, c: &mut EventCenter, sock: SocketId, reason: CloseReason) {
+        let now = Instant::now();
+        let refused = matches!(&reason, CloseReason::Error(e) if e.kind() == std::io::ErrorKind::ConnectionRefused);
+        {
+            let mut i = self.0.borrow_mut();
+            if i.sock != Some(sock) {
+                return;
+            }
+            tracing::debug!(conn = i.conn.id(), ?reason, "transport closed");
+            i.sock = None;
+            if refused && let Some(m) = i.conn.0.msgr.upgrade() {
+                m.dispatch.enqueue(Item::Refused(i.conn.clone()));
+            }
+            i.proto.handle_transport_closed(now);
+        }
+        pump(c, &self.0);
+    }
+}
+
+/// Carries out everything the protocol asks for until it has nothing more, then re-arms its
+/// timer.
+pub(crate) fn pump(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {
+    let Some(msgr) = rc.borrow().conn.0.msgr.upgrade() else {
+        return;
+    };
+    loop {
+        let mut progressed = false;
+        loop {
+            let t = rc.borrow_mut().proto.poll_transmit();
+            let Some(t) = t else { break };
+            progressed = true;
+            transmit(c, rc, t);
+        }
+        loop {
+            let e = rc.borrow_mut().proto.poll_event();
+            let Some(e) = e else { break };
+            progressed = true;
+            on_event(c, &msgr, rc, e);
+        }
+        if !progressed {
+            break;
+        }
+    }
+    rearm_timer(c, rc);
+}
+
+fn transmit(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>, t: Transmit) {
+    let now = Instant::now();
+    let mut i = rc.borrow_mut();
+    match t {
+        Transmit::Banner(b) => {
+            if let Some(s) = i.sock {
+                let _ = c.send(s, b);
+            }
+        }
+        Transmit::Frame { wire, .. } => {
+            if i.injects() {
+                i.inject_fault(c, now);
+            } else if let Some(s) = i.sock {
+                let _ = c.send_vectored(s, wire);
+            }
+        }
+        Transmit::Close => {
+            if let Some(s) = i.sock.take() {
+                c.close(s);
+            }
+        }
+        Transmit::Connect(addr) => {
+            if let Some(s) = i.sock.take() {
+                c.close(s);
+            }
+            drop(i);
+            let dialled = match addr.sockaddr {
+                Some(sa) => c.connect_boxed(sa, Box::new(ConnSocket(rc.clone()))),
+                None => Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "blank peer address",
+                )),
+            };
+            let mut i = rc.borrow_mut();
+            match dialled {
+                Ok(s) => {
+                    i.sock = Some(s);
+                    if i.paused {
+                        c.set_recv_paused(s, true);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(conn = i.conn.id(), error = %e, "redial failed");
+                    i.proto.handle_transport_closed(now);
+                }
+            }
+        }
+    }
+}
+
+fn on_event(
+    c: &mut EventCenter,
+    msgr: &Arc<MessengerInner>,
+    rc: &Rc<RefCell<ConnInner>>,
+    e: Event,
+) {
+    let now = Instant::now();
+    let conn = rc.borrow().conn.clone();
+    match e {
+        Event::Connected { peer, resumed } => {
+            {
+                let mut info = conn.info();
+                info.peer_addrs = if conn.is_outgoing() {
+                    info.peer_addrs.clone()
+                } else {
+                    peer.addrs.clone()
+                };
+                info.peer = Some(peer);
+            }
+            conn.0.state.store(READY, Ordering::Release);
+            registry::remember(msgr, &conn);
+            if !resumed {
+                msgr.dispatch.enqueue(if conn.is_outgoing() {
+                    Item::Connect(conn)
+                } else {
+                    Item::Accept(conn)
+                });
+            }
+        }
+        Event::Message(raw) => deliver(c, msgr, rc, &conn, raw),
+        Event::KeepaliveAck(_) => {}
+        Event::Faulted(reason) => {
+            tracing::debug!(conn = conn.id(), %reason, "connection faulted; recovering");
+            if conn.is_connected() {
+                conn.0.state.store(CONNECTING, Ordering::Release);
+            }
+        }
+        Event::Reset(reason) => {
+            tracing::debug!(conn = conn.id(), %reason, "connection reset");
+            close_inner(c, msgr, rc);
+            msgr.dispatch.enqueue(Item::Reset(conn));
+        }
+        Event::RemoteReset => msgr.dispatch.enqueue(Item::RemoteReset(conn)),
+        Event::AuthRequest(info) => {
+            let gid = match info.payload.global_id() {
+                0 => rc.borrow().proto_shared_next_global_id(),
+                g => g,
+            };
+            rc.borrow_mut().proto.accept_auth(gid, now);
+        }
+        Event::SessionLookup(lookup) => registry::lookup(c, msgr, rc, lookup),
+        Event::Replaced => {
+            close_inner(c, msgr, rc);
+        }
+    }
+}
+
+impl ConnInner {
+    fn proto_shared_next_global_id(&self) -> u64 {
+        self.conn
+            .0
+            .msgr
+            .upgrade()
+            .map_or(0, |m| m.config().shared.next_global_id())
+    }
+}
+
+/// Removes a connection that is closed for good from its center and the registry.
+fn close_inner(c: &mut EventCenter, msgr: &Arc<MessengerInner>, rc: &Rc<RefCell<ConnInner>>) {
+    let mut i = rc.borrow_mut();
+    i.conn.0.state.store(CLOSED, Ordering::Release);
+    if let Some(s) = i.sock.take() {
+        c.close(s);
+    }
+    if let Some((t, _)) = i.timer.take() {
+        c.delete_time_event(t);
+    }
+    let conn = i.conn.clone();
+    drop(i);
+    table(c).remove(conn.id());
+    registry::forget(msgr, &conn);
+}
+
+fn deliver(
+    c: &mut EventCenter,
+    msgr: &Arc<MessengerInner>,
+    rc: &Rc<RefCell<ConnInner>>,
+    conn: &Connection,
+    raw: RawMessage,
+) {
+    let header = raw.header;
+    let bytes = raw.front.len() + raw.middle.len() + raw.data.len();
+    let message = match Message::decode(raw) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(conn = conn.id(), msg_type = header.msg_type, error = %e, "undecodable message; closing the connection");
+            rc.borrow_mut().proto.close();
+            return;
+        }
+    };
+    let incoming = Incoming {
+        header,
+        message,
+        bytes,
+    };
+    if let Some(d) = msgr.dispatch.chain.fast_target(&incoming) {
+        d.ms_fast_dispatch(conn, incoming);
+        return;
+    }
+    let over = msgr.dispatch.throttle.take(bytes);
+    msgr.dispatch.enqueue(Item::Message(conn.clone(), incoming));
+    if over {
+        let mut i = rc.borrow_mut();
+        if !i.paused {
+            i.paused = true;
+            if let Some(s) = i.sock {
+                c.set_recv_paused(s, true);
+            }
+            drop(i);
+            msgr.dispatch.throttle.park(conn.clone());
+        }
+    }
+}
+
+fn rearm_timer(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {
+    let mut i = rc.borrow_mut();
+    let want = i.proto.poll_timeout();
+    match (want, i.timer) {
+        (None, Some((t, _))) => {
+            c.delete_time_event(t);
+            i.timer = None;
+        }
+        // An armed timer that fires no later than needed is kept: when it fires early the
+        // protocol does nothing and we re-arm (saves a cancel + insert per message).
+        (Some(d), Some((_, armed))) if armed <= d => {}
+        (Some(d), current) => {
+            if let Some((t, _)) = current {
+                c.delete_time_event(t);
+            }
+            let weak: Weak<RefCell<ConnInner>> = Rc::downgrade(rc);
+            let after = d.saturating_duration_since(Instant::now());
+            let id = c.create_time_event(after, move |c| {
+                let Some(rc) = weak.upgrade() else { return };
+                {
+                    let mut i = rc.borrow_mut();
+                    i.timer = None;
+                    i.proto.handle_timeout(Instant::now());
+                }
+                pump(c, &rc);
+            });
+            i.timer = Some((id, d));
+        }
+        (None, None) => {}
+    }
+}
+
+/// Lets the registry judge a lookup against an existing connection owned by this center.
+pub(crate) fn judge_local(
+    c: &mut EventCenter,
+    id: u64,
+    lookup: &crate::protocol::SessionLookup,
+) -> Verdict {
+    let Some(rc) = table(c).get(id) else {
+        return Verdict::NoSession;
+    };
+    let v = rc.borrow_mut().proto.judge(lookup, Instant::now());
+    pump(c, &rc);
+    v
+}
+
+/// Records that `old`'s session moved to `new` (sends on `old` follow it).
+pub(crate) fn set_replaced(old: &Connection, new: &Connection) {
+    old.info().replaced_by = Some(new.clone());
+}
