@@ -297,8 +297,11 @@ impl NetworkStack {
             w.handle.dispatch_event_external(|c| c.stop());
         }
         let mut first = None;
+        let me = thread::current().id();
         for w in &mut self.workers {
-            if let Some(t) = w.thread.take()
+            // A worker cannot join itself (the last owner of the stack may be dropping it from
+            // inside a handler): it exits on its own once this event returns.
+            if let Some(t) = w.thread.take_if(|t| t.thread().id() != me)
                 && t.join().is_err()
             {
                 first.get_or_insert(StackError::WorkerPanicked {

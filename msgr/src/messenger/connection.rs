@@ -237,7 +237,9 @@ impl Inject {
         self.rng ^= self.rng >> 12;
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
-        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d).is_multiple_of(self.every)
+        self.rng
+            .wrapping_mul(0x2545_f491_4f6c_dd1d)
+            .is_multiple_of(self.every)
     }
 }
 
@@ -271,6 +273,9 @@ impl ConnInner {
     fn inject_fault(&mut self, c: &mut EventCenter, now: Instant) {
         if let Some(s) = self.sock.take() {
             tracing::debug!(conn = self.conn.id(), "injecting socket failure");
+            if let Some(m) = self.conn.0.msgr.upgrade() {
+                m.injected.fetch_add(1, Ordering::Relaxed);
+            }
             c.close(s);
             self.proto.handle_transport_closed(now);
         }
@@ -328,11 +333,21 @@ pub(crate) fn pump(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {
     };
     loop {
         let mut progressed = false;
+        let mut frames = false;
         loop {
             let t = rc.borrow_mut().proto.poll_transmit();
             let Some(t) = t else { break };
             progressed = true;
+            frames |= matches!(t, Transmit::Frame { .. });
             transmit(c, rc, t);
+        }
+        // Fault injection counts a batch of frames as one socket operation (one writev), as
+        // Ceph counts each send: per frame, a long queue would never get out.
+        if frames {
+            let mut i = rc.borrow_mut();
+            if i.injects() {
+                i.inject_fault(c, Instant::now());
+            }
         }
         loop {
             let e = rc.borrow_mut().proto.poll_event();
@@ -357,9 +372,7 @@ fn transmit(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>, t: Transmit) {
             }
         }
         Transmit::Frame { wire, .. } => {
-            if i.injects() {
-                i.inject_fault(c, now);
-            } else if let Some(s) = i.sock {
+            if let Some(s) = i.sock {
                 let _ = c.send_vectored(s, wire);
             }
         }

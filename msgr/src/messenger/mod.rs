@@ -92,6 +92,8 @@ pub(crate) struct MessengerInner {
     registry: Mutex<HashMap<EntityAddrvec, Connection>>,
     all: Mutex<HashMap<u64, Connection>>,
     next_id: AtomicU64,
+    /// Socket failures injected so far (`ms_inject_socket_failures`).
+    pub(crate) injected: AtomicU64,
     started: AtomicBool,
     stopped: (Mutex<bool>, Condvar),
 }
@@ -164,6 +166,7 @@ impl Messenger {
                 registry: Mutex::new(HashMap::new()),
                 all: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
+                injected: AtomicU64::new(0),
                 started: AtomicBool::new(false),
                 stopped: (Mutex::new(false), Condvar::new()),
             }),
@@ -366,6 +369,11 @@ impl Messenger {
         for c in conns {
             c.mark_down();
         }
+    }
+
+    /// Socket failures injected so far (see [`MessengerConfig::inject_socket_failures`]).
+    pub fn injected_socket_failures(&self) -> u64 {
+        self.inner.injected.load(Ordering::Relaxed)
     }
 
     /// Bytes of messages waiting for the dispatch thread.
