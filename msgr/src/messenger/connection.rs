@@ -30,14 +30,23 @@ pub(crate) struct ConnShared {
     pub(crate) outgoing: bool,
     state: AtomicU8,
     info: Mutex<ConnInfo>,
+    outbox: Mutex<Outbox>,
+}
+
+/// Messages sent from any thread, waiting for the connection's worker to take them (one
+/// cross-thread event drains many), and where the session went if another connection took it
+/// over. Both under one lock, so a send either lands here or follows the session, in order.
+#[derive(Default)]
+struct Outbox {
+    queue: std::collections::VecDeque<RawMessage>,
+    drain_scheduled: bool,
+    replaced_by: Option<Connection>,
 }
 
 struct ConnInfo {
     peer_type: Option<EntityType>,
     peer_addrs: EntityAddrvec,
     peer: Option<PeerInfo>,
-    /// Set when another connection took this one's session over (§4.9 reuse): sends go there.
-    replaced_by: Option<Connection>,
 }
 
 /// A connection to a peer (Ceph's `Connection`). Cheap to clone; usable from any thread.
@@ -80,8 +89,8 @@ impl Connection {
                 peer_type,
                 peer_addrs,
                 peer: None,
-                replaced_by: None,
             }),
+            outbox: Mutex::new(Outbox::default()),
         }))
     }
 
@@ -125,21 +134,65 @@ impl Connection {
         self.0.state.load(Ordering::Acquire) == CLOSED
     }
 
-    /// Queues `msg` for the peer (any thread). Its seq is assigned when it is written.
+    /// Queues `msg` for the peer (any thread). Its seq is assigned when it is written. Messages
+    /// sent through one handle reach the peer in the order sent, also when the session moves
+    /// to another connection (§4.9 reuse).
     pub fn send_message(&self, msg: RawMessage) {
-        if let Some(next) = self.info().replaced_by.clone() {
-            return next.send_message(msg);
-        }
-        let id = self.0.id;
-        self.0.center.dispatch_event_external(move |c| {
-            let now = Instant::now();
-            if let Some(rc) = table(c).get(id) {
-                rc.borrow_mut().proto.send_message(msg, now);
-                pump(c, &rc);
-            } else {
-                tracing::debug!(conn = id, "send on a closed connection: message dropped");
+        let mut target = self.clone();
+        loop {
+            let mut ob = target.outbox();
+            if let Some(next) = ob.replaced_by.clone() {
+                drop(ob);
+                target = next;
+                continue;
             }
-        });
+            ob.queue.push_back(msg);
+            let schedule = !std::mem::replace(&mut ob.drain_scheduled, true);
+            drop(ob);
+            if schedule {
+                target.schedule_drain();
+            }
+            return;
+        }
+    }
+
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.0.outbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn schedule_drain(&self) {
+        let me = self.clone();
+        self.0
+            .center
+            .dispatch_event_external(move |c| me.drain_outbox(c));
+    }
+
+    /// On the connection's worker: hands every queued message to the protocol.
+    fn drain_outbox(&self, c: &mut EventCenter) {
+        let msgs = {
+            let mut ob = self.outbox();
+            ob.drain_scheduled = false;
+            std::mem::take(&mut ob.queue)
+        };
+        if msgs.is_empty() {
+            return;
+        }
+        let Some(rc) = table(c).get(self.id()) else {
+            tracing::debug!(
+                conn = self.id(),
+                dropped = msgs.len(),
+                "send on a closed connection: messages dropped"
+            );
+            return;
+        };
+        let now = Instant::now();
+        {
+            let mut i = rc.borrow_mut();
+            for m in msgs {
+                i.proto.send_message(m, now);
+            }
+        }
+        pump(c, &rc);
     }
 
     /// Encodes a typed message with the session's features (all of ours before the session is
@@ -217,6 +270,30 @@ impl ConnTable {
     }
     pub(crate) fn remove(&self, id: u64) -> Option<Rc<RefCell<ConnInner>>> {
         self.conns.borrow_mut().remove(&id)
+    }
+    /// One line per connection: id, direction, protocol state, seqs, queues, socket.
+    pub(crate) fn describe(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .conns
+            .borrow()
+            .values()
+            .map(|rc| {
+                let i = rc.borrow();
+                let (out_seq, in_seq) = i.proto.seqs();
+                let (queued, sent) = i.proto.queue_lens();
+                format!(
+                    "conn {} {} state={} out_seq={out_seq} in_seq={in_seq} queued={queued} unacked={sent} sock={:?} paused={} peer={}",
+                    i.conn.id(),
+                    if i.conn.is_outgoing() { "out" } else { "in" },
+                    i.proto.state_name(),
+                    i.sock,
+                    i.paused,
+                    i.conn.peer_addrs(),
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
     }
 }
 
@@ -580,7 +657,22 @@ pub(crate) fn judge_local(
     v
 }
 
-/// Records that `old`'s session moved to `new` (sends on `old` follow it).
+/// Records that `old`'s session moved to `new` (on `old`'s worker, right after the judge):
+/// later sends on `old` go to `new`, and what `old` had not yet taken from its outbox goes to
+/// the front of `new`'s, keeping the order of sends.
 pub(crate) fn set_replaced(old: &Connection, new: &Connection) {
-    old.info().replaced_by = Some(new.clone());
+    let mut from = old.outbox();
+    from.replaced_by = Some(new.clone());
+    let moved = std::mem::take(&mut from.queue);
+    from.drain_scheduled = false;
+    let mut to = new.outbox();
+    for m in moved.into_iter().rev() {
+        to.queue.push_front(m);
+    }
+    let schedule = !to.queue.is_empty() && !std::mem::replace(&mut to.drain_scheduled, true);
+    drop(to);
+    drop(from);
+    if schedule {
+        new.schedule_drain();
+    }
 }

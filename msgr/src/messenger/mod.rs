@@ -376,6 +376,23 @@ impl Messenger {
         self.inner.injected.load(Ordering::Relaxed)
     }
 
+    /// One line per connection, from each worker: state, seqs, queue lengths (Ceph's
+    /// `messenger dump`). Blocks until every worker answered; do not call it from a worker.
+    pub fn dump_connections(&self) -> Vec<String> {
+        let centers = lock(&self.inner.centers).clone();
+        let mut out = Vec::new();
+        for c in centers {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            c.dispatch_event_external(move |center| {
+                let _ = tx.send(table(center).describe());
+            });
+            if let Ok(lines) = rx.recv_timeout(std::time::Duration::from_secs(5)) {
+                out.extend(lines.into_iter().map(|l| format!("worker {}: {l}", c.id())));
+            }
+        }
+        out
+    }
+
     /// Bytes of messages waiting for the dispatch thread.
     pub fn dispatch_queue_bytes(&self) -> usize {
         self.inner.dispatch.throttle.queued()
