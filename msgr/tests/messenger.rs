@@ -143,7 +143,7 @@ fn io_uring_lossless_echo() {
 /// Lossless under fault injection (issue 3): 100,000 numbered messages each way with a socket
 /// failure injected on average every 200 socket operations on both sides; every message is
 /// delivered exactly once and in order, in both directions.
-fn lossless_under_injected_failures(kind: DriverKind) {
+fn lossless_under_injected_failures(kind: DriverKind, symmetric: bool) {
     let n_msgs: u64 = std::env::var("CUTTLE_INJECT_N")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -160,12 +160,28 @@ fn lossless_under_injected_failures(kind: DriverKind) {
         m.set_default_policy(policy);
         m
     };
-    let server = mk("0", 300, Policy::stateful_server(Features::from_bits(0)));
+    // Symmetric: two lossless_peer messengers that both listen (like OSDs); a peer in STANDBY
+    // with messages queued dials the other back, so sessions also race (§4.9).
+    let (server_policy, client_policy) = if symmetric {
+        (
+            Policy::lossless_peer(Features::from_bits(0)),
+            Policy::lossless_peer(Features::from_bits(0)),
+        )
+    } else {
+        (
+            Policy::stateful_server(Features::from_bits(0)),
+            Policy::lossless_client(Features::from_bits(0)),
+        )
+    };
+    let server = mk("0", 300, server_policy);
     server.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let (srv, srv_rx) = recorder(true);
     server.add_dispatcher_tail(srv);
     server.start().unwrap();
-    let client = mk("1", 400, Policy::lossless_client(Features::from_bits(0)));
+    let client = mk("1", 400, client_policy);
+    if symmetric {
+        client.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    }
     let (cli, cli_rx) = recorder(false);
     client.add_dispatcher_tail(cli);
     client.start().unwrap();
@@ -210,10 +226,20 @@ fn lossless_under_injected_failures(kind: DriverKind) {
 
 #[test]
 fn epoll_lossless_under_injected_failures() {
-    lossless_under_injected_failures(DriverKind::Epoll);
+    lossless_under_injected_failures(DriverKind::Epoll, false);
+}
+
+#[test]
+fn epoll_lossless_peers_under_injected_failures() {
+    lossless_under_injected_failures(DriverKind::Epoll, true);
+}
+
+#[test]
+fn io_uring_lossless_peers_under_injected_failures() {
+    lossless_under_injected_failures(DriverKind::IoUring, true);
 }
 
 #[test]
 fn io_uring_lossless_under_injected_failures() {
-    lossless_under_injected_failures(DriverKind::IoUring);
+    lossless_under_injected_failures(DriverKind::IoUring, false);
 }
