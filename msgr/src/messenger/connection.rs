@@ -381,6 +381,14 @@ impl SocketHandler for ConnSocket {
             }
         }
         pump(c, &self.0);
+        // Back-pressure for every connection, not only the one whose message overflowed the
+        // dispatch queue: while it is over its limit, stop reading here too.
+        let Some(m) = self.0.borrow().conn.0.msgr.upgrade() else {
+            return;
+        };
+        if m.dispatch.throttle.is_over() {
+            pause_for_throttle(c, &m, &self.0);
+        }
     }
 
     fn on_closed(&mut self, c: &mut EventCenter, sock: SocketId, reason: CloseReason) {
@@ -599,16 +607,27 @@ fn deliver(
     let over = msgr.dispatch.throttle.take(bytes);
     msgr.dispatch.enqueue(Item::Message(conn.clone(), incoming));
     if over {
-        let mut i = rc.borrow_mut();
-        if !i.paused {
-            i.paused = true;
-            if let Some(s) = i.sock {
-                c.set_recv_paused(s, true);
-            }
-            drop(i);
-            msgr.dispatch.throttle.park(conn.clone());
-        }
+        pause_for_throttle(c, msgr, rc);
     }
+}
+
+/// Pauses receiving on this connection until the dispatch queue drains.
+fn pause_for_throttle(
+    c: &mut EventCenter,
+    msgr: &Arc<MessengerInner>,
+    rc: &Rc<RefCell<ConnInner>>,
+) {
+    let mut i = rc.borrow_mut();
+    if i.paused {
+        return;
+    }
+    i.paused = true;
+    if let Some(s) = i.sock {
+        c.set_recv_paused(s, true);
+    }
+    let conn = i.conn.clone();
+    drop(i);
+    msgr.dispatch.throttle.park(conn);
 }
 
 fn rearm_timer(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {

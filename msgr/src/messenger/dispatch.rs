@@ -161,6 +161,11 @@ impl Throttle {
         self.queued.fetch_add(n, Ordering::AcqRel) + n > self.limit
     }
 
+    /// True while the queue holds more than its limit.
+    pub(crate) fn is_over(&self) -> bool {
+        self.queued.load(Ordering::Acquire) > self.limit
+    }
+
     /// Remembers a connection that paused reading; it is resumed when the queue drains.
     pub(crate) fn park(&self, conn: Connection) {
         self.paused

@@ -668,6 +668,14 @@ pub fn tcp_table() -> Vec<TcpEntry> {
         .collect()
 }
 
+/// The server's ends of the established connections to `server` (a listening port).
+pub fn server_ends(server: SocketAddr) -> Vec<TcpEntry> {
+    tcp_table()
+        .into_iter()
+        .filter(|e| e.state == 1 && e.local.port() == server.port())
+        .collect()
+}
+
 /// The two ends of the one established connection to `server` (a listening port):
 /// `(server's end, client's end)`, if both are there.
 pub fn connection_ends(server: SocketAddr) -> Option<(TcpEntry, TcpEntry)> {
