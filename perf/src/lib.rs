@@ -4,4 +4,5 @@
 #![forbid(unsafe_code)]
 
 pub mod echo;
+pub mod msgr_bench;
 pub mod stats;
