@@ -243,3 +243,68 @@ fn io_uring_lossless_peers_under_injected_failures() {
 fn io_uring_lossless_under_injected_failures() {
     lossless_under_injected_failures(DriverKind::IoUring, false);
 }
+
+/// Counts resets seen by a dispatcher.
+struct ResetCounter(Mutex<Sender<u64>>);
+
+impl Dispatcher for ResetCounter {
+    fn ms_dispatch(&self, _conn: &Connection, msg: Incoming) -> Option<Incoming> {
+        Some(msg)
+    }
+    fn ms_handle_reset(&self, conn: &Connection) -> bool {
+        let _ = self.0.lock().unwrap().send(conn.id());
+        true
+    }
+}
+
+/// mark_down closes a connection for good: it reports closed, drops later sends, the peer's
+/// lossy session resets, and connect_to dials a fresh connection; shutdown ends wait().
+fn mark_down_and_shutdown(kind: DriverKind) {
+    let (server, client, addrs) = pair(kind, Policy::lossy_client(Features::from_bits(0)));
+    let (srv, srv_rx) = recorder(true);
+    let (resets_tx, resets_rx) = channel();
+    server.add_dispatcher_tail(srv);
+    server.add_dispatcher_tail(Arc::new(ResetCounter(Mutex::new(resets_tx))));
+    let (cli, cli_rx) = recorder(false);
+    client.add_dispatcher_tail(cli);
+
+    let conn = client.connect_to(EntityType::OSD, &addrs).unwrap();
+    conn.send_message(numbered(1));
+    assert_eq!(cli_rx.recv_timeout(DEADLINE).unwrap().0, 1);
+    assert_eq!(srv_rx.recv_timeout(DEADLINE).unwrap().0, 1);
+    assert!(conn.is_connected());
+
+    conn.mark_down();
+    assert!(conn.is_closed());
+    resets_rx
+        .recv_timeout(DEADLINE)
+        .expect("the server's lossy session resets when the client marks it down");
+    conn.send_message(numbered(2)); // dropped: the connection is closed for good
+
+    let again = client.connect_to(EntityType::OSD, &addrs).unwrap();
+    assert_ne!(again, conn, "connect_to dials anew after mark_down");
+    again.send_message(numbered(3));
+    let (n, _) = cli_rx.recv_timeout(DEADLINE).unwrap();
+    assert_eq!(
+        n, 3,
+        "message 2 was sent on a marked-down connection and must not arrive"
+    );
+
+    let waiter = {
+        let c = client.clone();
+        std::thread::spawn(move || c.wait())
+    };
+    client.shutdown().unwrap();
+    waiter.join().unwrap();
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn epoll_mark_down_and_shutdown() {
+    mark_down_and_shutdown(DriverKind::Epoll);
+}
+
+#[test]
+fn io_uring_mark_down_and_shutdown() {
+    mark_down_and_shutdown(DriverKind::IoUring);
+}
