@@ -29,26 +29,46 @@ fn verbose() -> bool {
     std::env::var_os("CUTTLE_BENCH_VERBOSE").is_some()
 }
 
-fn measure(
+/// A server (kept alive while measuring) and its client.
+struct Contender<S, C> {
+    server: S,
+    client: C,
+    /// Messages echoed so far (warm-up, estimation and measurement).
+    messages: u64,
+}
+
+/// Benchmarks one contender. `setup` runs on first use only, so a criterion filter that skips
+/// the contender also skips starting its server. Returns the contender if it ran.
+fn measure<S, C: EchoClient>(
     group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
-    client: &mut dyn EchoClient,
-) -> u64 {
-    client.run(1_000).expect("warm-up run"); // connection and buffers warm before timing
-    let mut messages = 1_000;
+    setup: impl FnOnce() -> (S, C),
+) -> Option<Contender<S, C>> {
+    let mut setup = Some(setup);
+    let mut slot: Option<Contender<S, C>> = None;
     group.bench_function(name, |b| {
+        let c = slot.get_or_insert_with(|| {
+            let (server, mut client) = setup.take().expect("set up once")();
+            // Connection and socket buffers warm before timing.
+            client.run(1_000).expect("warm-up run");
+            Contender {
+                server,
+                client,
+                messages: 1_000,
+            }
+        });
         b.iter_custom(|iters| {
-            messages += iters;
+            c.messages += iters;
             let start = Instant::now();
-            client.run(iters).expect("echo run");
+            c.client.run(iters).expect("echo run");
             start.elapsed()
         })
     });
-    messages
+    slot
 }
 
 fn report(name: &str, messages: u64, extra: &str) {
-    if verbose() && messages > 1_000 {
+    if verbose() {
         eprintln!("{name}: {messages} messages echoed{extra}");
     }
 }
@@ -57,41 +77,50 @@ fn echo_group(c: &mut Criterion, name: &str, w: Workload) {
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Bytes(w.size as u64));
 
-    {
+    let std = measure(&mut group, "std", || {
         let server = StdEchoServer::start().expect("std server");
-        let mut client = StdEchoClient::connect(server.addr(), w).expect("std client");
-        let n = measure(&mut group, "std", &mut client);
-        report(&format!("{name}/std"), n, "");
+        let client = StdEchoClient::connect(server.addr(), w).expect("std client");
+        (server, client)
+    });
+    if let Some(c) = std {
+        report(&format!("{name}/std"), c.messages, "");
     }
-    {
+
+    let tokio = measure(&mut group, "tokio", || {
         let server = TokioEchoServer::start().expect("tokio server");
-        let mut client = TokioEchoClient::connect(server.addr(), w).expect("tokio client");
-        let n = measure(&mut group, "tokio", &mut client);
-        report(&format!("{name}/tokio"), n, "");
+        let client = TokioEchoClient::connect(server.addr(), w).expect("tokio client");
+        (server, client)
+    });
+    if let Some(c) = tokio {
+        report(&format!("{name}/tokio"), c.messages, "");
     }
+
     for driver in DriverKind::ALL {
-        let server = CuttleEchoServer::start(driver).expect("cuttle server");
-        let mut client =
-            CuttleEchoClient::connect(server.addr(), driver, w).expect("cuttle client");
-        if server.driver() != driver || client.driver() != driver {
-            eprintln!("warning: {driver} unavailable, cuttle fell back to epoll");
-        }
         let id = format!("cuttle_{driver}");
-        let n = measure(&mut group, &id, &mut client);
-        if verbose() {
-            let (c, s) = (
-                client.center().counters(),
-                server.counters().expect("counters"),
+        let cuttle = measure(&mut group, &id, || {
+            let server = CuttleEchoServer::start(driver).expect("cuttle server");
+            let client =
+                CuttleEchoClient::connect(server.addr(), driver, w).expect("cuttle client");
+            if server.driver() != driver || client.driver() != driver {
+                eprintln!("warning: {driver} unavailable, cuttle fell back to epoll");
+            }
+            (server, client)
+        });
+        if let Some(c) = cuttle.filter(|_| verbose()) {
+            let (cc, sc) = (
+                c.client.center().counters(),
+                c.server.counters().expect("server counters"),
             );
-            let per = |x: u64| x as f64 / n as f64;
+            let per = |x: u64| x as f64 / c.messages as f64;
             let extra = format!(
-                "; per message: client loops {:.3}, file events {:.3}; server loops {:.3}, file events {:.3}",
-                per(c.loops),
-                per(c.file_events),
-                per(s.loops),
-                per(s.file_events)
+                "; per message: client loops {:.3}, file events {:.3}; \
+                 server loops {:.3}, file events {:.3}",
+                per(cc.loops),
+                per(cc.file_events),
+                per(sc.loops),
+                per(sc.file_events)
             );
-            report(&format!("{name}/{id}"), n, &extra);
+            report(&format!("{name}/{id}"), c.messages, &extra);
         }
     }
     group.finish();

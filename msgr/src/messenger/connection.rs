@@ -221,20 +221,12 @@ impl Connection {
         self.0.state.store(CLOSED, Ordering::Release);
         let id = self.0.id;
         self.0.center.dispatch_event_external(move |c| {
-            if let Some(rc) = table(c).remove(id) {
-                let mut i = rc.borrow_mut();
-                i.proto.close();
-                if let Some(s) = i.sock.take() {
-                    c.close(s);
-                }
-                if let Some((t, _)) = i.timer.take() {
-                    c.delete_time_event(t);
-                }
-                let conn = i.conn.clone();
-                drop(i);
-                if let Some(m) = conn.0.msgr.upgrade() {
-                    registry::forget(&m, &conn);
-                }
+            let Some(rc) = table(c).get(id) else { return };
+            rc.borrow_mut().proto.close();
+            let msgr = rc.borrow().conn.0.msgr.upgrade();
+            match msgr {
+                Some(m) => close_inner(c, &m, &rc),
+                None => drop(table(c).remove(id)),
             }
         });
     }
