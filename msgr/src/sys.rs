@@ -1,4 +1,4 @@
-//! Raw OS helpers. Every syscall goes through [`syscall!`], which maps `-1` to
+//! Raw OS helpers. Every syscall goes through `syscall!`, which maps `-1` to
 //! `io::Error::last_os_error()`. Unsafe code outside the drivers lives here only.
 
 use std::io;
