@@ -231,14 +231,17 @@ impl Driver {
     }
 
     /// Waits until something is ready or `deadline` passes (`None`: no deadline), appending
-    /// what happened to `out`. Returns whether the wake eventfd fired.
+    /// what happened to `out`. `precise`: the deadline is a timer's, so wake on time (epoll
+    /// arms its timerfd); otherwise up to 1 ms late is fine. Returns whether the wake eventfd
+    /// fired.
     pub(crate) fn wait(
         &mut self,
         deadline: Option<Instant>,
+        precise: bool,
         out: &mut Vec<Ready>,
     ) -> io::Result<bool> {
         match self {
-            Driver::Epoll(d) => d.wait(deadline, out),
+            Driver::Epoll(d) => d.wait(deadline, precise, out),
             Driver::Uring(d) => d.wait(deadline, out),
         }
     }

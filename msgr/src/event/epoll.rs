@@ -101,10 +101,12 @@ impl EpollDriver {
     pub(crate) fn wait(
         &mut self,
         deadline: Option<Instant>,
+        precise: bool,
         out: &mut Vec<Ready>,
     ) -> io::Result<bool> {
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if let (Some(d), Some(t)) = (deadline, timeout)
+            && precise
             && !t.is_zero()
             && t < TIMERFD_BELOW
             && self.timer_armed_for != Some(d)

@@ -251,15 +251,20 @@ impl EventCenter {
         self.flush_dirty();
         let now = Instant::now();
         let mut deadline = timeout.map(|t| now + t);
-        if let Some(t) = self.timers.next_deadline() {
-            deadline = Some(deadline.map_or(t, |d| d.min(t)));
+        // Only a timer needs a precise wakeup; the caller's own timeout may be late by < 1 ms.
+        let mut precise = false;
+        if let Some(t) = self.timers.next_deadline()
+            && deadline.is_none_or(|d| t <= d)
+        {
+            deadline = Some(t);
+            precise = true;
         }
         if self.shared.has_pending() || !self.pending_reads.is_empty() {
             deadline = Some(now);
         }
         let mut ready = std::mem::take(&mut self.ready);
         self.counters.waits += 1;
-        let woken = self.driver.wait(deadline, &mut ready)?;
+        let woken = self.driver.wait(deadline, precise, &mut ready)?;
         if woken && self.driver.wake_needs_drain() {
             self.shared.waker().drain()?;
         }
