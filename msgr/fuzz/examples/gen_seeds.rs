@@ -14,19 +14,20 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use cuttle_msgr_fuzz::drive::{self, OPT_APP_AUTH, OPT_MGR, Role};
-use cuttle_msgr_fuzz::{layout, message_input};
-use msgr::frames::{
-    BANNER_LEN, Banner, Frame, FrameDecoder, FrameLimits, Revision, Tag, assemble,
-};
+use cuttle_msgr_fuzz::drive::{self, OPT_APP_AUTH, OPT_MGR, OPT1_EXISTING, Role};
+use cuttle_msgr_fuzz::{layout, message_input, record};
+use msgr::frames::{BANNER_LEN, Banner, Frame, FrameDecoder, FrameLimits, Revision, Tag, assemble};
 use msgr::messages::{
     CephMessage, MCommand, MCommandReply, MGetConfig, MMonGetVersion, MMonGetVersionReply,
     MMonSubscribeAck, MPing, Message, RawMessage,
 };
+use msgr::protocol::Verdict;
 use msgr::wire::features::CEPH_FEATURES_ALL;
 
 /// Seeds for the stream targets stop at the last frame boundary below this.
 const MAX_STREAM: usize = 32 << 10;
+/// Frames above this are left out of the stream seeds.
+const MAX_FRAME: usize = 4 << 10;
 /// MESSAGE frames above this are not message seeds.
 const MAX_MESSAGE: usize = 32 << 10;
 
@@ -58,11 +59,15 @@ fn split(stream: &[u8]) -> (Vec<u8>, Vec<(Frame, Vec<u8>)>) {
     (stream[..BANNER_LEN].to_vec(), frames)
 }
 
-/// The banner and as many whole frames as fit in `max` bytes.
+/// The banner and the frames, without those over [`MAX_FRAME`] bytes (big maps and command
+/// output: they only make the inputs slow), and at most `max` bytes in all.
 fn truncated(stream: &[u8], max: usize) -> Vec<u8> {
     let (banner, frames) = split(stream);
     let mut out = banner;
     for (_, bytes) in frames {
+        if bytes.len() > MAX_FRAME {
+            continue;
+        }
         if out.len() + bytes.len() > max {
             break;
         }
@@ -71,9 +76,9 @@ fn truncated(stream: &[u8], max: usize) -> Vec<u8> {
     out
 }
 
-/// A `drive` schedule that feeds the banner and then one frame at a time, 1 ms apart (a peer
-/// that waits for each answer, as the handshake needs), and the rest in 4 KiB chunks.
-fn frame_by_frame(stream: &[u8]) -> Vec<u8> {
+/// `drive` schedule ops that feed the banner and then one frame at a time, 1 ms apart (a
+/// peer that waits for each answer, as the handshake needs), at most `max` of them.
+fn frame_ops(stream: &[u8], max: usize) -> Vec<u8> {
     let (banner, frames) = split(stream);
     let mut ops = Vec::new();
     for len in std::iter::once(banner.len()).chain(frames.iter().map(|(_, b)| b.len())) {
@@ -83,12 +88,18 @@ fn frame_by_frame(stream: &[u8]) -> Vec<u8> {
             step.push((len % 64 - 1) as u8); // 1..=63 bytes
         }
         step.push(0x80); // 1 ms
-        if ops.len() + step.len() > 250 {
+        if ops.len() + step.len() > max {
             break;
         }
         ops.extend(step);
     }
-    ops.push(0x7f); // 4096 bytes, until the end
+    ops
+}
+
+/// [`frame_ops`], then the rest in 4 KiB chunks.
+fn frame_by_frame(stream: &[u8]) -> Vec<u8> {
+    let mut ops = frame_ops(stream, 250);
+    ops.push(0x7f);
     ops
 }
 
@@ -143,7 +154,11 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("../../../shared/ceph/vectors"));
     let captures = load(&vectors);
-    assert!(!captures.is_empty(), "no *.c2s.bin in {}", vectors.display());
+    assert!(
+        !captures.is_empty(),
+        "no *.c2s.bin in {}",
+        vectors.display()
+    );
     let mut w = Writer {
         root: manifest.join("corpus"),
         written: BTreeSet::new(),
@@ -176,11 +191,19 @@ fn main() {
     }
     // Variants on one session: chunks and clock steps, an application-decided auth and a
     // registered server (lookups answered), a lossless client with keepalives.
-    let c = captures.iter().find(|c| c.name == "ceph_s.s1").unwrap_or(&captures[0]);
+    let c = captures
+        .iter()
+        .find(|c| c.name == "ceph_s.s1")
+        .unwrap_or(&captures[0]);
     let c2s = truncated(&c.c2s, MAX_STREAM);
     let s2c = truncated(&c.s2c, MAX_STREAM);
     for (role, target, stream, options) in [
-        (Role::Server, "protocol_server", &c2s, [OPT_APP_AUTH | (1 << 2), 1]),
+        (
+            Role::Server,
+            "protocol_server",
+            &c2s,
+            [OPT_APP_AUTH | (1 << 2), 1],
+        ),
         (Role::Server, "protocol_server", &c2s, [2 << 2, 0]),
         (Role::Client, "protocol_client", &s2c, [0, 1]),
         (Role::Client, "protocol_client", &s2c, [1 << 2, 0]),
@@ -191,7 +214,83 @@ fn main() {
             "{target:16} variant {options:?}: after input {} faults {:?}",
             report.state_after_input, report.faults
         );
-        w.put(target, &format!("{}-opts{:02x}{:02x}", c.name, options[0], options[1]), &seed);
+        w.put(
+            target,
+            &format!("{}-opts{:02x}{:02x}", c.name, options[0], options[1]),
+            &seed,
+        );
+    }
+
+    // Lossless sessions with a reconnect, between our own client and server (the captured
+    // sessions are all lossy): the server target gets the client's first transport (a new
+    // session with a cookie) and its reconnect, answered with every verdict or judged by an
+    // existing connection; the client target gets both transports of the server's side,
+    // the transport closed in between, for each answer the server can give a reconnect.
+    let now = std::time::Instant::now();
+    let stateful = 2 << 2;
+    for mgr in [false, true] {
+        let profile = if mgr { OPT_MGR } else { 0 };
+        let server_options = [profile | stateful, 0];
+        let (server_cfg, _, _) = drive::config(Role::Server, server_options);
+        let tag = if mgr { "mgr" } else { "mon" };
+        let [first, second] = record::reconnect(&server_cfg, mgr, None, now);
+        let mut server_seeds = vec![
+            (format!("lossless-{tag}"), server_options, first.c2s.clone()),
+            (
+                format!("lossless-{tag}-existing"),
+                [profile | stateful, OPT1_EXISTING],
+                first.c2s.clone(),
+            ),
+            (
+                format!("reconnect-{tag}-existing"),
+                [profile | stateful, OPT1_EXISTING],
+                second.c2s.clone(),
+            ),
+        ];
+        for answer in 0..7u8 {
+            server_seeds.push((
+                format!("reconnect-{tag}-answer{answer}"),
+                [profile | stateful | (answer << 5), 0],
+                second.c2s.clone(),
+            ));
+        }
+        for (name, options, stream) in server_seeds {
+            let seed = layout::encode(&options, &frame_by_frame(&stream), &stream);
+            let report = drive::run(Role::Server, &seed);
+            println!(
+                "protocol_server  {name:28} after input {:18} resumed {} faults {:?}",
+                report.state_after_input, report.resumed, report.faults
+            );
+            assert!(
+                report.connected || name.contains("answer"),
+                "{name}: no session"
+            );
+            w.put("protocol_server", &name, &seed);
+        }
+        let answers: [(&str, Option<Verdict>); 6] = [
+            ("judged", None),
+            ("retry", Some(Verdict::Retry(5))),
+            ("retry-global", Some(Verdict::RetryGlobal(1000))),
+            ("reset", Some(Verdict::Reset { full: false })),
+            ("reset-full", Some(Verdict::Reset { full: true })),
+            ("wait", Some(Verdict::Wait)),
+        ];
+        for (name, answer) in answers {
+            let [first, second] = record::reconnect(&server_cfg, mgr, answer, now);
+            let mut ops = frame_ops(&first.s2c, 120);
+            ops.push(0xc2); // transport closed: a lossless client redials at once
+            ops.extend(frame_ops(&second.s2c, 120));
+            ops.push(0x7f);
+            let stream = [first.s2c, second.s2c].concat();
+            let seed = layout::encode(&record::client_options(mgr), &ops, &stream);
+            let report = drive::run(Role::Client, &seed);
+            println!(
+                "protocol_client  reconnect-{tag}-{name:14} after input {:18} resumed {} messages {} faults {:?}",
+                report.state_after_input, report.resumed, report.messages, report.faults
+            );
+            assert!(report.connected, "{name}: no session");
+            w.put("protocol_client", &format!("reconnect-{tag}-{name}"), &seed);
+        }
     }
 
     // frame_decode: the frames of each direction, whole and in chunks; some in rev0.
@@ -199,7 +298,11 @@ fn main() {
         for (dir, stream) in [("c2s", &c.c2s), ("s2c", &c.s2c)] {
             let stream = truncated(stream, MAX_STREAM);
             let frames = &stream[BANNER_LEN..];
-            w.put("frame_decode", &format!("{}.{dir}", c.name), &layout::encode(&[0], &[], frames));
+            w.put(
+                "frame_decode",
+                &format!("{}.{dir}", c.name),
+                &layout::encode(&[0], &[], frames),
+            );
         }
     }
     for c in captures.iter().filter(|c| c.name.ends_with(".s1")).take(1) {
@@ -209,7 +312,11 @@ fn main() {
             rev0.extend(assemble(f, Revision::Rev0).to_vec());
         }
         let rev1: Vec<u8> = frames.iter().flat_map(|(_, b)| b.clone()).collect();
-        w.put("frame_decode", &format!("{}.c2s.rev0", c.name), &layout::encode(&[0], &[], &rev0));
+        w.put(
+            "frame_decode",
+            &format!("{}.c2s.rev0", c.name),
+            &layout::encode(&[0], &[], &rev0),
+        );
         w.put(
             "frame_decode",
             &format!("{}.c2s.chunks", c.name),
@@ -226,23 +333,55 @@ fn main() {
     let plain = [0u8; 17];
     for b in &banners {
         w.put("banner", "captured", &layout::encode(&plain, &[], b));
-        w.put("banner", "captured-chunks", &layout::encode(&plain, &[3, 0, 5, 1], b));
+        w.put(
+            "banner",
+            "captured-chunks",
+            &layout::encode(&plain, &[3, 0, 5, 1], b),
+        );
     }
-    let rev0_peer = Banner { supported: 0, required: 0 }.encode();
-    w.put("banner", "rev0-peer", &layout::encode(&plain, &[], &rev0_peer));
+    let rev0_peer = Banner {
+        supported: 0,
+        required: 0,
+    }
+    .encode();
+    w.put(
+        "banner",
+        "rev0-peer",
+        &layout::encode(&plain, &[], &rev0_peer),
+    );
     let mut longer = Banner::pacific().encode().to_vec();
     longer[8] = 20;
     longer.extend([0xee; 4]);
     longer.extend(b"first frame bytes");
-    w.put("banner", "extra-payload", &layout::encode(&plain, &[11, 2], &longer));
-    let needs = Banner { supported: 3, required: 2 }.encode();
-    w.put("banner", "peer-requires", &layout::encode(&plain, &[], &needs));
+    w.put(
+        "banner",
+        "extra-payload",
+        &layout::encode(&plain, &[11, 2], &longer),
+    );
+    let needs = Banner {
+        supported: 3,
+        required: 2,
+    }
+    .encode();
+    w.put(
+        "banner",
+        "peer-requires",
+        &layout::encode(&plain, &[], &needs),
+    );
     let mut strict = [0u8; 17];
     strict[0] = 1;
     strict[1] = 1; // supported = REVISION_1
     strict[9] = 1; // required = REVISION_1
-    w.put("banner", "we-require", &layout::encode(&strict, &[], &rev0_peer));
-    w.put("banner", "msgr1", &layout::encode(&plain, &[], b"ceph v027\n\0\0\0\0\0\0\0\0\0\0"));
+    w.put(
+        "banner",
+        "we-require",
+        &layout::encode(&strict, &[], &rev0_peer),
+    );
+    w.put(
+        "banner",
+        "msgr1",
+        &layout::encode(&plain, &[], b"ceph v027\n\0\0\0\0\0\0\0\0\0\0"),
+    );
 
     // message_decode: every captured MESSAGE, and a default instance of the typed messages
     // the captures lack.
@@ -263,12 +402,30 @@ fn main() {
         }
     }
     let made: [(&str, RawMessage); 7] = [
-        (MPing::NAME, MPing::with_text("{\"health\": \"ok\"}").to_raw(CEPH_FEATURES_ALL)),
-        (MMonGetVersion::NAME, MMonGetVersion::default().to_raw(CEPH_FEATURES_ALL)),
-        (MMonGetVersionReply::NAME, MMonGetVersionReply::default().to_raw(CEPH_FEATURES_ALL)),
-        (MMonSubscribeAck::NAME, MMonSubscribeAck::default().to_raw(CEPH_FEATURES_ALL)),
-        (MGetConfig::NAME, MGetConfig::default().to_raw(CEPH_FEATURES_ALL)),
-        (MCommand::NAME, MCommand::default().to_raw(CEPH_FEATURES_ALL)),
+        (
+            MPing::NAME,
+            MPing::with_text("{\"health\": \"ok\"}").to_raw(CEPH_FEATURES_ALL),
+        ),
+        (
+            MMonGetVersion::NAME,
+            MMonGetVersion::default().to_raw(CEPH_FEATURES_ALL),
+        ),
+        (
+            MMonGetVersionReply::NAME,
+            MMonGetVersionReply::default().to_raw(CEPH_FEATURES_ALL),
+        ),
+        (
+            MMonSubscribeAck::NAME,
+            MMonSubscribeAck::default().to_raw(CEPH_FEATURES_ALL),
+        ),
+        (
+            MGetConfig::NAME,
+            MGetConfig::default().to_raw(CEPH_FEATURES_ALL),
+        ),
+        (
+            MCommand::NAME,
+            MCommand::default().to_raw(CEPH_FEATURES_ALL),
+        ),
         (
             MCommandReply::NAME,
             MCommandReply::new(0, "ok", Bytes::from_static(b"out")).to_raw(CEPH_FEATURES_ALL),
@@ -280,8 +437,18 @@ fn main() {
 
     let mut per_target = std::collections::BTreeMap::<String, usize>::new();
     for p in &w.written {
-        let t = p.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        let t = p
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         *per_target.entry(t).or_default() += 1;
     }
-    println!("wrote {} seeds, {} bytes: {per_target:?}", w.written.len(), w.bytes);
+    println!(
+        "wrote {} seeds, {} bytes: {per_target:?}",
+        w.written.len(),
+        w.bytes
+    );
 }

@@ -91,7 +91,10 @@ fuzz_target!(|data: &[u8]| {
                     end: offset + consumed,
                     negotiated,
                 };
-                assert_eq!(dec.decode(&chunk[consumed..]), Err(BannerError::AlreadyComplete));
+                assert_eq!(
+                    dec.decode(&chunk[consumed..]),
+                    Err(BannerError::AlreadyComplete)
+                );
                 break;
             }
             Err(e) => {

@@ -62,7 +62,10 @@ fn check(rev: Revision, stream: &[u8], schedule: &[u8]) {
     }
 
     assert_eq!(frames, expected, "{rev:?}: frames depend on the split");
-    assert_eq!(result, expected_result, "{rev:?}: error depends on the split");
+    assert_eq!(
+        result, expected_result,
+        "{rev:?}: error depends on the split"
+    );
     assert_eq!(dec.frames_aborted(), whole.frames_aborted());
     match &result {
         Ok(()) => {
@@ -74,7 +77,11 @@ fn check(rev: Revision, stream: &[u8], schedule: &[u8]) {
             assert!(dec.is_failed());
             assert!(e.frame_offset <= stream.len() as u64);
             assert_eq!(dec.decode(&[]).as_ref(), Err(e), "a failed decoder repeats");
-            assert_eq!(dec.decode(stream).as_ref(), Err(e), "a failed decoder repeats");
+            assert_eq!(
+                dec.decode(stream).as_ref(),
+                Err(e),
+                "a failed decoder repeats"
+            );
         }
     }
 

@@ -9,6 +9,10 @@
 //! decodes equal, under the same type, and travels through a MESSAGE frame unchanged. With
 //! `CUTTLE_FUZZ_CANONICAL=1` in the environment, also: a message received at our HEAD
 //! version re-encodes to the very bytes received (the strictness rule of `messages/mod.rs`).
+//! That stricter check fails at once on inputs the decoders accept on purpose: map keys out
+//! of order or repeated (a `BTreeMap` re-encodes them sorted, once; MMonSubscribe), and an
+//! older nested struct (MonMap `struct_v` < 9 inside an MMonMap at HEAD), re-encoded at our
+//! version. Use it to look for other kinds of non-canonical input.
 
 #![no_main]
 
@@ -30,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
     // The frame layer gives the message back as it was.
     let frame = raw.to_frame().expect("segments fit a frame");
     assert_eq!(RawMessage::from_frame(&frame).unwrap(), raw);
-    assert_eq!(Frame::new(frame.tag(), frame.segments().iter().cloned()).unwrap(), frame);
+    assert_eq!(
+        Frame::new(frame.tag(), frame.segments().iter().cloned()).unwrap(),
+        frame
+    );
 
     let Ok(msg) = Message::decode(raw.clone()) else {
         return;
@@ -48,6 +55,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(RawMessage::from_frame(&frame).unwrap(), again);
 
     if *CANONICAL && again.header.version == raw.header.version {
-        assert_eq!(again.payload(), raw.payload(), "{}: not re-encoded byte for byte", msg.name());
+        assert_eq!(
+            again.payload(),
+            raw.payload(),
+            "{}: not re-encoded byte for byte",
+            msg.name()
+        );
     }
 });

@@ -17,16 +17,19 @@
 //! options[1]  bit 0    keepalive_interval 10 s
 //!             bit 1    no ready timeout
 //!             bit 2    no idle timeout
-//! schedule    one op per byte, cyclically, until the stream is consumed:
+//!             bit 3    server: an existing connection to the same client (a lossless
+//!                      session recorded by `record::existing`) judges the lookups
+//! schedule    one op per byte: all of them once, then again cyclically while the stream
+//!             lasts (feeding nothing once it is consumed):
 //!             0b00xxxxxx feed x+1 bytes          0b01xxxxxx feed (x+1)*64 bytes
-//!             0b10txxxxx advance the clock by DURATIONS[x & 15] (t: or to the next timer),
-//!                        then handle_timeout
+//!             0b10t.xxxx advance the clock by DURATIONS[xxxx] (t set: to the next timer
+//!                        instead), then handle_timeout
 //!             0b11xxxxxx an API call: x % 6 = send a message, send a keepalive,
 //!                        transport closed, close, fire the next timer, send a message with data
 //! ```
 //!
-//! After the schedule, the rest of the stream is fed at once, then timers are fired until none
-//! is left (at most a few rounds) and the transport is closed.
+//! After the schedule, the rest of the stream is fed at once; then up to 4 timers fire, the
+//! transport is closed, and up to 4 more timers fire.
 //!
 //! Besides "never panics", the driver checks what the protocol writes: the banner is 26
 //! bytes, every frame decodes back to one frame of its tag, and every MESSAGE frame is a
@@ -44,7 +47,7 @@ use msgr::protocol::{
 };
 use msgr::wire::{EntityAddr, EntityAddrvec, EntityName, EntityType, Features};
 
-use crate::{fixup, layout};
+use crate::{fixup, layout, record};
 
 /// Which side the [`Protocol`] under test plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +67,30 @@ pub const OPT_MGR: u8 = 1 << 0;
 pub const OPT_NO_FIXUP: u8 = 1 << 1;
 /// `options[0]` bit: the server answers auth requests itself (AuthDecision::Application).
 pub const OPT_APP_AUTH: u8 = 1 << 4;
+/// `options[1]` bit, server role: there is an existing connection to the same client
+/// ([`record::existing`]); lookups are answered with its [`Protocol::judge`].
+pub const OPT1_EXISTING: u8 = 1 << 3;
+
+/// The socket address an acceptor sees its peer at.
+pub fn peer_socket() -> SocketAddr {
+    "127.0.0.1:51520".parse().unwrap()
+}
+
+/// A new protocol in `role` with `cfg`: an acceptor of a transport from [`peer_socket`], or a
+/// connector dialling `addr`, a peer of type `peer_type`.
+pub fn new_protocol(
+    role: Role,
+    cfg: Config,
+    peer_type: EntityType,
+    addr: EntityAddr,
+    now: Instant,
+) -> Protocol {
+    match role {
+        Role::Server => Protocol::new_server(cfg, peer_socket(), now),
+        Role::Client => Protocol::new_client(cfg, peer_type, &EntityAddrvec::single(addr), now)
+            .expect("a v2 address"),
+    }
+}
 
 /// Clock steps for schedule ops `0b10......`.
 pub const DURATIONS: [Duration; 16] = [
@@ -100,6 +127,8 @@ pub fn mgr_addr() -> EntityAddr {
 pub struct Report {
     /// A Connected event was seen.
     pub connected: bool,
+    /// Connected events with `resumed` set.
+    pub resumed: usize,
     /// Message events seen.
     pub messages: usize,
     /// Frames the protocol wrote.
@@ -122,7 +151,9 @@ fn policy(role: Role, bits: u8) -> Policy {
     }
 }
 
-fn config(role: Role, options: [u8; OPTION_BYTES]) -> (Config, EntityType, EntityAddr) {
+/// The configuration `options` select for `role`, the peer type and the address dialled (a
+/// client) or bound (a server).
+pub fn config(role: Role, options: [u8; OPTION_BYTES]) -> (Config, EntityType, EntityAddr) {
     let mgr = options[0] & OPT_MGR != 0;
     let (peer_type, addr) = if mgr {
         (EntityType::MGR, mgr_addr())
@@ -176,6 +207,8 @@ struct Driver {
     proto: Protocol,
     now: Instant,
     options: [u8; OPTION_BYTES],
+    /// The existing connection lookups are judged against ([`OPT1_EXISTING`]).
+    existing: Option<Protocol>,
     report: Report,
 }
 
@@ -214,11 +247,22 @@ impl Driver {
                     self.proto.accept_auth(id, self.now);
                 }
             }
-            Event::SessionLookup(_) => {
-                let v = verdict(self.options);
+            Event::SessionLookup(lookup) => {
+                let v = match &mut self.existing {
+                    Some(existing) => {
+                        let v = existing.judge(&lookup, self.now);
+                        while existing.poll_transmit().is_some() {}
+                        while existing.poll_event().is_some() {}
+                        v
+                    }
+                    None => verdict(self.options),
+                };
                 self.proto.resolve_lookup(v, self.now);
             }
-            Event::Connected { .. } => self.report.connected = true,
+            Event::Connected { resumed, .. } => {
+                self.report.connected = true;
+                self.report.resumed += usize::from(resumed);
+            }
             Event::Message(_) => self.report.messages += 1,
             Event::Faulted(r) | Event::Reset(r) => self.report.faults.push(r.to_string()),
             Event::KeepaliveAck(_) | Event::RemoteReset | Event::Replaced => {}
@@ -279,11 +323,13 @@ fn check_transmit(t: &Transmit) {
         Transmit::Banner(b) => assert_eq!(b.len(), BANNER_LEN, "our banner"),
         Transmit::Frame { tag, wire } => {
             let bytes = wire.to_vec();
-            let decoded = [Revision::Rev1, Revision::Rev0].into_iter().find_map(|rev| {
-                let mut dec = FrameDecoder::new(rev, FrameLimits::unlimited());
-                let d = dec.decode(&bytes).ok()?;
-                (d.consumed == bytes.len()).then_some(d.frame).flatten()
-            });
+            let decoded = [Revision::Rev1, Revision::Rev0]
+                .into_iter()
+                .find_map(|rev| {
+                    let mut dec = FrameDecoder::new(rev, FrameLimits::unlimited());
+                    let d = dec.decode(&bytes).ok()?;
+                    (d.consumed == bytes.len()).then_some(d.frame).flatten()
+                });
             let frame = decoded.unwrap_or_else(|| panic!("our {tag} frame does not decode"));
             assert_eq!(frame.tag(), *tag, "our frame's tag");
             if *tag == Tag::Message {
@@ -304,18 +350,14 @@ pub fn run(role: Role, data: &[u8]) -> Report {
     }
     let now = Instant::now();
     let (cfg, peer_type, addr) = config(role, options);
-    let proto = match role {
-        Role::Server => {
-            let peer: SocketAddr = "127.0.0.1:51520".parse().unwrap();
-            Protocol::new_server(cfg, peer, now)
-        }
-        Role::Client => Protocol::new_client(cfg, peer_type, &EntityAddrvec::single(addr), now)
-            .expect("a v2 address"),
-    };
+    let existing = (role == Role::Server && options[1] & OPT1_EXISTING != 0)
+        .then(|| record::existing(&cfg, options[0] & OPT_MGR != 0, now));
+    let proto = new_protocol(role, cfg, peer_type, addr, now);
     let mut d = Driver {
         proto,
         now,
         options,
+        existing,
         report: Report::default(),
     };
     d.drain();
@@ -324,13 +366,16 @@ pub fn run(role: Role, data: &[u8]) -> Report {
     let mut counter = 0;
     let ops = input.schedule;
     let mut budget = stream.len() + 4 * ops.len();
-    for &op in ops.iter().cycle() {
-        if rest.is_empty() || budget == 0 {
+    for (i, &op) in ops.iter().cycle().enumerate() {
+        // The whole schedule runs at least once, so that steps after the last byte (a
+        // message to send, a timer) happen too; it repeats while input is left.
+        if (rest.is_empty() && i >= ops.len()) || budget == 0 {
             break;
         }
         budget -= 1;
         let x = op & 0x3f;
         match op >> 6 {
+            0 | 1 if rest.is_empty() => {}
             0 | 1 => {
                 let n = usize::from(x) + 1;
                 let n = if op >> 6 == 1 { n * 64 } else { n };

@@ -5,8 +5,8 @@
 //! fuzzer wrote it. They are idempotent: a valid stream comes back unchanged.
 
 use msgr::frames::{
-    BANNER_PREFIX, CRC_LEN, EPILOGUE_REV0_LEN, EPILOGUE_REV1_LEN, MAX_NUM_SEGMENTS,
-    PREAMBLE_LEN, Revision, preamble_crc, segment_crc,
+    BANNER_PREFIX, CRC_LEN, EPILOGUE_REV0_LEN, EPILOGUE_REV1_LEN, MAX_NUM_SEGMENTS, PREAMBLE_LEN,
+    Revision, preamble_crc, segment_crc,
 };
 
 fn put_crc(buf: &mut [u8], at: usize, crc: u32) {

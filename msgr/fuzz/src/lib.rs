@@ -8,6 +8,8 @@
 //! * [`message_input`]: the `message_decode` target's input.
 //! * [`drive`]: runs a [`msgr::protocol::Protocol`] in either role against a stream, the way a
 //!   messenger would, with a simulated clock.
+//! * [`record`]: our own client and server in memory, for lossless and reconnect seeds and for
+//!   the existing connection the server target can judge newcomers against.
 
 #![forbid(unsafe_code)]
 
@@ -15,3 +17,4 @@ pub mod drive;
 pub mod fixup;
 pub mod layout;
 pub mod message_input;
+pub mod record;

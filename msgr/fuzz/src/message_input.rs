@@ -40,7 +40,8 @@ pub fn decode(data: &[u8]) -> RawMessage {
 /// The input that [`decode`]s to `raw`'s type, versions and segments.
 pub fn encode(raw: &RawMessage) -> Vec<u8> {
     let h = &raw.header;
-    let mut out = Vec::with_capacity(HEADER_LEN + raw.front.len() + raw.middle.len() + raw.data.len());
+    let mut out =
+        Vec::with_capacity(HEADER_LEN + raw.front.len() + raw.middle.len() + raw.data.len());
     out.extend_from_slice(&h.msg_type.to_le_bytes());
     out.extend_from_slice(&h.version.to_le_bytes());
     out.extend_from_slice(&h.compat_version.to_le_bytes());

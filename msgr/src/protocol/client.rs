@@ -79,7 +79,7 @@ impl Protocol {
             }
             (Step::SessionReconnecting, Tag::SessionRetry) => {
                 let retry: SessionRetry = payload(frame)?;
-                self.session.connect_seq = retry.connect_seq + 1;
+                self.session.connect_seq = retry.connect_seq.wrapping_add(1);
                 debug!(connect_seq = self.session.connect_seq, "SESSION_RETRY");
                 Ok(self.send_reconnect())
             }

@@ -55,7 +55,7 @@ impl Protocol {
             self.state = State::Standby;
         } else if phase == Phase::Ready {
             // Faulted while READY: reconnect at once (§4.8 step 2).
-            self.session.connect_seq += 1;
+            self.session.connect_seq = self.session.connect_seq.wrapping_add(1);
             self.backoff = Duration::ZERO;
             info!(%peer, connect_seq = self.session.connect_seq, "reconnecting");
             self.start_connect(now, true);
@@ -70,7 +70,7 @@ impl Protocol {
                 (self.backoff * 2).min(t.max_backoff)
             };
             if self.session.server_cookie != 0 {
-                self.session.connect_seq += 1;
+                self.session.connect_seq = self.session.connect_seq.wrapping_add(1);
             }
             info!(%peer, backoff = ?self.backoff, "waiting before reconnecting");
             self.state = State::Backoff {
@@ -104,7 +104,7 @@ impl Protocol {
     pub(super) fn wake_from_standby(&mut self, now: Instant) {
         if matches!(self.state, State::Standby) && !self.policy.server && self.target.is_some() {
             if self.session.server_cookie != 0 {
-                self.session.connect_seq += 1;
+                self.session.connect_seq = self.session.connect_seq.wrapping_add(1);
             }
             debug!("leaving STANDBY to send");
             self.start_connect(now, true);

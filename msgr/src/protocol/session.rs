@@ -146,7 +146,26 @@ impl Session {
     /// Ceph's `discard_requeued_up_to(out_seq, seq)`: drops requeued messages the peer already
     /// has (seq ≤ `seq`) and returns the new `out_seq`. With no requeued queue it returns
     /// `seq` itself, as Ceph does (§4.8, §4.9, §4.10 row 9).
+    /// A peer claiming more than we ever wrote (beyond `out_seq` and every requeued seq) is
+    /// clamped with a warning, so its value can never drive `out_seq` to overflow (found by
+    /// fuzzing).
     pub fn discard_requeued_up_to(&mut self, seq: u64) -> u64 {
+        let highest_written = self
+            .out_queue
+            .get(&CEPH_MSG_PRIO_HIGHEST)
+            .and_then(|q| q.iter().rev().find(|m| m.header.seq != 0))
+            .map_or(0, |m| m.header.seq)
+            .max(self.out_seq);
+        let seq = if seq > highest_written {
+            tracing::warn!(
+                claimed = seq,
+                highest_written,
+                "peer acknowledged messages we never sent; clamped"
+            );
+            highest_written
+        } else {
+            seq
+        };
         let Some(queue) = self.out_queue.get_mut(&CEPH_MSG_PRIO_HIGHEST) else {
             return seq;
         };
