@@ -240,16 +240,7 @@ impl BannerDecoder {
 
     /// Copies input into the scratch buffer until it holds `want` bytes; true once it does.
     fn fill(&mut self, want: usize, input: &[u8], pos: &mut usize) -> bool {
-        let take = (want - self.filled).min(input.len() - *pos);
-        self.scratch[self.filled..self.filled + take].copy_from_slice(&input[*pos..*pos + take]);
-        self.filled += take;
-        *pos += take;
-        if self.filled == want {
-            self.filled = 0;
-            true
-        } else {
-            false
-        }
+        super::fill::fill(&mut self.scratch, &mut self.filled, want, input, pos)
     }
 }
 

@@ -41,6 +41,7 @@ mod crc;
 mod decode;
 mod epilogue;
 mod error;
+mod fill;
 mod frame;
 mod limits;
 mod preamble;
