@@ -1,5 +1,5 @@
-//! Loopback TCP echo: cuttle per driver against std::net and tokio baselines, side by side in
-//! one criterion group per workload.
+//! Loopback TCP echo: cuttle per driver against std::net, tokio and tokio-uring baselines, side
+//! by side in one criterion group per workload.
 //!
 //! - `loopback_echo_4KiB_depth64`: 4 KiB messages, 64 in flight on one connection.
 //! - `loopback_pingpong_64B`: 64-byte messages, one in flight.
@@ -8,8 +8,8 @@
 //! client is `size` bytes of goodput). Each contender is a server thread plus a client on the
 //! bench thread, started once before measuring (see `cuttle_bench` for who does what:
 //! cuttle's client is an `EventCenter` on the bench thread and its server another center on its
-//! own thread; tokio uses current-thread runtimes in the same two places; std uses a server
-//! thread and a writer thread plus the bench thread as reader).
+//! own thread; tokio and tokio-uring use current-thread runtimes in the same two places; std
+//! uses a server thread and a writer thread plus the bench thread as reader).
 //!
 //! Run: `cargo bench -p cuttle-bench --bench loopback`.
 
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use cuttle_bench::{
     CuttleEchoClient, CuttleEchoServer, EchoClient, StdEchoClient, StdEchoServer, TokioEchoClient,
-    TokioEchoServer, Workload,
+    TokioEchoServer, TokioUringEchoClient, TokioUringEchoServer, Workload,
 };
 use msgr::DriverKind;
 
@@ -93,6 +93,15 @@ fn echo_group(c: &mut Criterion, name: &str, w: Workload) {
     });
     if let Some(c) = tokio {
         report(&format!("{name}/tokio"), c.messages, "");
+    }
+
+    let tokio_uring = measure(&mut group, "tokio_uring", || {
+        let server = TokioUringEchoServer::start().expect("tokio-uring server");
+        let client = TokioUringEchoClient::connect(server.addr(), w).expect("tokio-uring client");
+        (server, client)
+    });
+    if let Some(c) = tokio_uring {
+        report(&format!("{name}/tokio_uring"), c.messages, "");
     }
 
     for driver in DriverKind::ALL {

@@ -1,8 +1,13 @@
 //! Whole-program performance tools for cuttle (in the manner of Ceph's `perf_msgr_*`).
 //! The binaries live in `src/bin/`; shared pieces are here.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
+// The counting global allocator implements `GlobalAlloc`, an unsafe trait.
+#[allow(unsafe_code)]
+pub mod alloc_count;
 pub mod echo;
+pub mod flame;
+pub mod mon_bench;
 pub mod msgr_bench;
 pub mod stats;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
 use std::str::FromStr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -135,8 +135,14 @@ pub struct DriverConfig {
     /// Buffers in the provided-buffer ring shared by all receiving sockets of one center
     /// (a power of two, at most 32768).
     pub recv_buf_count: u16,
-    /// Size of each provided buffer, and of the epoll driver's read chunk.
+    /// Size of each provided buffer (io_uring); receive buffers are allocated in chunks of at
+    /// least 64 KiB, or of this size if larger, and epoll reads fill their spare room.
     pub recv_buf_size: u32,
+    /// Opt-in adaptive busy polling (off by default): before sleeping in the kernel, poll
+    /// without blocking for up to this long, so that an event arriving meanwhile is handled
+    /// without a sleep and a wakeup (~20-25 µs on these VMs). Spinning stops by itself while
+    /// it keeps finding nothing. No Ceph counterpart (Ceph's epoll loop always sleeps).
+    pub busy_poll: Option<Duration>,
 }
 
 impl Default for DriverConfig {
@@ -146,6 +152,7 @@ impl Default for DriverConfig {
             uring_entries: 512,
             recv_buf_count: 512,
             recv_buf_size: 16 * 1024,
+            busy_poll: None,
         }
     }
 }

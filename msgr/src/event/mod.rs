@@ -5,6 +5,7 @@
 //! kernel until something is ready or the next timer is due, run fired file and socket
 //! events, run expired timers, run external events.
 
+mod busy_poll;
 mod driver;
 mod epoll;
 mod external;
@@ -30,6 +31,7 @@ pub use timer::{TimerId, TimerQueue};
 pub use uring::RecvBuf;
 
 use crate::net::{SocketId, SocketTable};
+use busy_poll::BusyPoll;
 
 /// A file event callback: `(center, fd, fired mask)`.
 pub type FileHandler = Box<dyn FnMut(&mut EventCenter, RawFd, EventMask)>;
@@ -57,6 +59,10 @@ pub struct CenterCounters {
     pub time_events: u64,
     /// External events run.
     pub external_events: u64,
+    /// Busy-poll spins before a sleep ([`DriverConfig::busy_poll`]).
+    pub spins: u64,
+    /// Spins that found an event (the sleep and its wakeup were saved).
+    pub spin_hits: u64,
 }
 
 /// An event loop owned by one thread (Ceph's `EventCenter`).
@@ -77,9 +83,13 @@ pub struct EventCenter {
     pub(crate) pending_reads: Vec<SocketId>,
     ready: Vec<Ready>,
     external: Vec<ExternalEvent>,
-    pub(crate) scratch: Vec<u8>,
+    /// The receive buffer: reads land in its spare capacity and are split off as shared
+    /// `Bytes`, so handlers may keep slices of them; a fresh one is allocated only while
+    /// slices of the last one are still alive.
+    pub(crate) rx: bytes::BytesMut,
     stopped: bool,
     counters: CenterCounters,
+    busy_poll: Option<BusyPoll>,
     /// State that upper layers keep per center (e.g. the messenger's connection table).
     locals: HashMap<TypeId, Rc<dyn Any>>,
 }
@@ -106,9 +116,10 @@ impl EventCenter {
             pending_reads: Vec::new(),
             ready: Vec::with_capacity(256),
             external: Vec::new(),
-            scratch: vec![0; config.recv_buf_size.max(4096) as usize],
+            rx: bytes::BytesMut::new(),
             stopped: false,
             counters: CenterCounters::default(),
+            busy_poll: config.busy_poll.map(BusyPoll::new),
             locals: HashMap::new(),
         })
     }
@@ -264,7 +275,7 @@ impl EventCenter {
         }
         let mut ready = std::mem::take(&mut self.ready);
         self.counters.waits += 1;
-        let woken = self.driver.wait(deadline, precise, &mut ready)?;
+        let woken = self.wait(now, deadline, precise, &mut ready)?;
         if woken && self.driver.wake_needs_drain() {
             self.shared.waker().drain()?;
         }
@@ -295,6 +306,53 @@ impl EventCenter {
         }
         self.external = ext;
         Ok(ran)
+    }
+
+    /// The kernel wait of one iteration; with busy polling on, first polls without blocking
+    /// for up to the spin budget. Returns whether the wake eventfd fired.
+    fn wait(
+        &mut self,
+        now: Instant,
+        deadline: Option<Instant>,
+        precise: bool,
+        ready: &mut Vec<Ready>,
+    ) -> io::Result<bool> {
+        let sleeps = deadline.is_none_or(|d| d > now);
+        let Some(spin) = self
+            .busy_poll
+            .as_ref()
+            .and_then(BusyPoll::spin_for)
+            .filter(|_| sleeps)
+        else {
+            let woken = self.driver.wait(deadline, precise, ready)?;
+            if let Some(b) = &mut self.busy_poll
+                && (woken || !ready.is_empty())
+            {
+                b.slept(now.elapsed());
+            }
+            return Ok(woken);
+        };
+        self.counters.spins += 1;
+        let until = deadline.map_or(now + spin, |d| d.min(now + spin));
+        loop {
+            let t = Instant::now();
+            let woken = self.driver.wait(Some(t), false, ready)?;
+            if woken || !ready.is_empty() || self.shared.has_pending() {
+                self.counters.spin_hits += 1;
+                if let Some(b) = &mut self.busy_poll {
+                    b.hit();
+                }
+                return Ok(woken);
+            }
+            if t >= until {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        if let Some(b) = &mut self.busy_poll {
+            b.miss();
+        }
+        self.driver.wait(deadline, precise, ready)
     }
 
     /// Runs iterations until `done` returns true or `timeout` passes. Returns whether `done`

@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{
     CRC_LEN, EPILOGUE_REV0_LEN, EPILOGUE_REV1_LEN, Frame, INLINE_SEGMENT0_MAX, MAX_NUM_SEGMENTS,
-    PREAMBLE_LEN, Revision, crc::segment_crc, epilogue,
+    PREAMBLE_LEN, Revision, Tag, crc::segment_crc, epilogue,
 };
 
 /// Most pieces a [`WireFrame`] has: the preamble block, segment 0, its CRC, segments 1 to 3
@@ -81,50 +81,85 @@ impl IntoIterator for WireFrame {
 /// rev0: preamble, all segments, then the 17-byte epilogue (late_flags 0, crc0..crc3), even
 /// for a single segment.
 pub fn assemble(frame: &Frame, rev: Revision) -> WireFrame {
-    let segments = frame.segments();
+    assemble_in(frame.tag(), frame.segments(), rev, &mut BytesMut::new())
+}
+
+/// Fresh arena chunk for [`assemble_in`]; a chunk is reused once nothing refers to it.
+pub(crate) const ARENA_CHUNK: usize = 64 * 1024;
+
+/// [`assemble`] for a frame given as its tag and segments (1 to 4, normalised as
+/// [`Frame::new`] does), writing the fixed parts into `arena`: its spare capacity is used
+/// and the written pieces split off, so a long-lived arena costs no allocation per frame
+/// once the pieces of earlier frames are dropped.
+pub fn assemble_in(tag: Tag, segments: &[Bytes], rev: Revision, arena: &mut BytesMut) -> WireFrame {
     let mut crcs = [0u32; MAX_NUM_SEGMENTS];
     for (crc, segment) in crcs.iter_mut().zip(segments) {
         *crc = segment_crc(segment);
     }
-    let seg0 = &segments[0];
+    let empty = Bytes::new();
+    let seg0 = segments.first().unwrap_or(&empty);
     let inline = seg0.len() <= INLINE_SEGMENT0_MAX;
     let trailer = match rev {
         Revision::Rev1 => CRC_LEN + EPILOGUE_REV1_LEN,
         Revision::Rev0 => EPILOGUE_REV0_LEN,
     };
-    let mut buf =
-        BytesMut::with_capacity(PREAMBLE_LEN + if inline { seg0.len() } else { 0 } + trailer);
-    buf.put_slice(&frame.preamble().encode());
+    let need = PREAMBLE_LEN + if inline { seg0.len() } else { 0 } + trailer;
+    if arena.capacity() - arena.len() < need {
+        // A standalone frame (empty arena) gets exactly what it needs.
+        let chunk = if arena.capacity() == 0 {
+            0
+        } else {
+            ARENA_CHUNK
+        };
+        arena.reserve(need.max(chunk));
+    }
+    arena.put_slice(&preamble_of(tag, segments).encode());
 
-    // Fixed-size parts accumulate in `buf`; it is cut into a piece only where one of the
+    // Fixed-size parts accumulate in `arena`; it is cut into a piece only where one of the
     // caller's segments must go in between.
     let mut wire = WireFrame::default();
     if inline {
-        buf.put_slice(seg0);
+        arena.put_slice(seg0);
     } else {
-        wire.push_written(&mut buf);
+        wire.push_written(arena);
         wire.push(seg0.clone());
     }
     if rev == Revision::Rev1 && !seg0.is_empty() {
-        buf.put_u32_le(crcs[0]);
+        arena.put_u32_le(crcs[0]);
     }
     if rev == Revision::Rev0 || segments.len() > 1 {
-        for segment in segments[1..].iter().filter(|s| !s.is_empty()) {
-            wire.push_written(&mut buf);
+        for segment in segments.iter().skip(1).filter(|s| !s.is_empty()) {
+            wire.push_written(arena);
             wire.push(segment.clone());
         }
         match rev {
-            Revision::Rev1 => buf.put_slice(&epilogue::encode_rev1(&crcs)),
-            Revision::Rev0 => buf.put_slice(&epilogue::encode_rev0(&crcs)),
+            Revision::Rev1 => arena.put_slice(&epilogue::encode_rev1(&crcs)),
+            Revision::Rev0 => arena.put_slice(&epilogue::encode_rev0(&crcs)),
         }
     }
-    wire.push_written(&mut buf);
+    wire.push_written(arena);
     wire
+}
+
+/// The preamble of a frame with `tag` and `segments`: their lengths, Ceph's alignments, flags 0.
+fn preamble_of(tag: Tag, segments: &[Bytes]) -> super::Preamble {
+    let mut descs = [super::SegmentDesc::default(); MAX_NUM_SEGMENTS];
+    for (i, (desc, data)) in descs.iter_mut().zip(segments).enumerate() {
+        *desc = super::SegmentDesc {
+            length: u32::try_from(data.len()).unwrap_or(u32::MAX),
+            alignment: super::default_alignment(tag, i),
+        };
+    }
+    super::Preamble {
+        tag,
+        num_segments: segments.len().clamp(1, MAX_NUM_SEGMENTS) as u8,
+        segments: descs,
+        flags: 0,
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::Tag;
     use super::*;
 
     fn b(n: usize, fill: u8) -> Bytes {

@@ -67,11 +67,31 @@ enum Step {
     Frame(Frame),
 }
 
+/// The input of one decode call: borrowed bytes (every segment is copied out), or a shared
+/// receive buffer whose whole segments are handed out as slices of it, without a copy.
+#[derive(Clone, Copy)]
+enum Chunk<'a> {
+    Borrowed(&'a [u8]),
+    Shared(&'a Bytes),
+}
+
+impl Chunk<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Borrowed(b) => b,
+            Chunk::Shared(b) => b,
+        }
+    }
+}
+
 /// Decodes a stream of CRC-mode frames (§2.10) fed in slices of any size: a byte at a time,
-/// or many frames at once. Each segment is copied once, from the input into a buffer allocated
-/// at the segment's exact length after [`FrameLimits`] accepted the preamble; the frame hands
-/// that buffer out as [`Bytes`]. Frames the sender aborted (late status, §2.3) are dropped and
-/// counted. The first malformed byte puts the decoder in a failed state for good.
+/// or many frames at once. Fed with [`decode_shared`](Self::decode_shared), a segment that
+/// lies whole inside the input is a slice of it (zero copy, no allocation); a segment split
+/// across inputs, or any segment fed with [`decode`](Self::decode), is copied once into a
+/// buffer allocated at the segment's exact length after [`FrameLimits`] accepted the preamble.
+/// A large segment's remainder can also be read straight into that buffer
+/// ([`direct_buf`](Self::direct_buf)). Frames the sender aborted (late status, §2.3) are
+/// dropped and counted. The first malformed byte puts the decoder in a failed state for good.
 #[derive(Debug)]
 pub struct FrameDecoder {
     rev: Revision,
@@ -147,6 +167,51 @@ impl FrameDecoder {
     /// whenever bytes arrive; when it returns a frame, call it again with
     /// `&input[consumed..]` (which may hold further frames, or be empty).
     pub fn decode(&mut self, input: &[u8]) -> Result<Decoded, DecodeError> {
+        self.decode_chunk(Chunk::Borrowed(input))
+    }
+
+    /// [`decode`](Self::decode) for input in a shared buffer: segments that lie whole inside
+    /// `input` come out as slices of it, without copying. (They keep the buffer alive as long
+    /// as the frame, or the message built from it, lives.)
+    pub fn decode_shared(&mut self, input: &Bytes) -> Result<Decoded, DecodeError> {
+        self.decode_chunk(Chunk::Shared(input))
+    }
+
+    /// The buffer the rest of the segment being received belongs in, when at least `min`
+    /// bytes of it are still to come: read up to its spare capacity straight into it (no
+    /// copy in between), then call [`direct_filled`](Self::direct_filled). `None` between
+    /// segments, or when less than `min` remains.
+    pub fn direct_buf(&mut self, min: usize) -> Option<&mut Vec<u8>> {
+        let Stage::Segment(rx) = &mut self.stage else {
+            return None;
+        };
+        let len = rx.len(rx.index);
+        if len - rx.buf.len() < min.max(1) {
+            return None;
+        }
+        if rx.buf.capacity() == 0 {
+            rx.buf = Vec::with_capacity(len);
+        }
+        Some(&mut rx.buf)
+    }
+
+    /// Accounts for `n` bytes appended to the [`direct_buf`](Self::direct_buf) (CRC, stream
+    /// position). Does nothing if the decoder is not inside a segment or `n` exceeds what was
+    /// appended. A segment completed this way is finished by the next decode call (which
+    /// may be given empty input).
+    pub fn direct_filled(&mut self, n: usize) {
+        let Stage::Segment(rx) = &mut self.stage else {
+            return;
+        };
+        let end = rx.buf.len();
+        let Some(start) = end.checked_sub(n) else {
+            return;
+        };
+        rx.crc.update(&rx.buf[start..end]);
+        self.position += n as u64;
+    }
+
+    fn decode_chunk(&mut self, input: Chunk<'_>) -> Result<Decoded, DecodeError> {
         if let Stage::Failed(error) = &self.stage {
             return Err(error.clone());
         }
@@ -194,7 +259,13 @@ impl FrameDecoder {
         }
     }
 
-    fn step(&mut self, stage: Stage, input: &[u8], pos: &mut usize) -> Result<Step, FrameError> {
+    fn step(
+        &mut self,
+        stage: Stage,
+        chunk: Chunk<'_>,
+        pos: &mut usize,
+    ) -> Result<Step, FrameError> {
+        let input = chunk.bytes();
         match stage {
             Stage::Preamble => {
                 if self.filled == 0 {
@@ -216,6 +287,17 @@ impl FrameDecoder {
             }
             Stage::Segment(mut rx) => {
                 let len = rx.len(rx.index);
+                if let Chunk::Shared(shared) = chunk
+                    && rx.buf.is_empty()
+                    && input.len() - *pos >= len
+                {
+                    let i = rx.index;
+                    let segment = shared.slice(*pos..*pos + len);
+                    rx.crcs[i] = super::crc::segment_crc(&segment);
+                    rx.segments[i] = segment;
+                    *pos += len;
+                    return Ok(self.after_segment(rx));
+                }
                 let chunk = &input[*pos..];
                 let take = (len - rx.buf.len()).min(chunk.len());
                 if take > 0 {

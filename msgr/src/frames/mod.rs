@@ -50,13 +50,16 @@ mod tag;
 #[cfg(test)]
 mod prop_tests;
 #[cfg(test)]
+mod shared_tests;
+#[cfg(test)]
 mod spec_examples;
 #[cfg(test)]
 mod spec_tests;
 #[cfg(test)]
 mod test_util;
 
-pub use assemble::{MAX_WIRE_PIECES, WireFrame, assemble};
+pub(crate) use assemble::ARENA_CHUNK;
+pub use assemble::{MAX_WIRE_PIECES, WireFrame, assemble, assemble_in};
 pub use banner::{
     BANNER_LEN, BANNER_PAYLOAD_LEN, BANNER_PREFIX, Banner, BannerDecoder, BannerStatus,
     MSGR2_FEATURE_COMPRESSION, MSGR2_FEATURE_REVISION_1, Negotiated, negotiate,

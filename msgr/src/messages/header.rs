@@ -76,11 +76,19 @@ impl MsgHeader2 {
 
     /// The 41 bytes of this header.
     pub fn to_bytes(&self) -> [u8; Self::LEN] {
-        let mut out = Vec::with_capacity(Self::LEN);
-        self.encode(&mut out);
-        let mut bytes = [0u8; Self::LEN];
-        bytes.copy_from_slice(&out);
-        bytes
+        let mut b = [0u8; Self::LEN];
+        b[0..8].copy_from_slice(&self.seq.to_le_bytes());
+        b[8..16].copy_from_slice(&self.tid.to_le_bytes());
+        b[16..18].copy_from_slice(&self.msg_type.to_le_bytes());
+        b[18..20].copy_from_slice(&self.priority.to_le_bytes());
+        b[20..22].copy_from_slice(&self.version.to_le_bytes());
+        b[22..26].copy_from_slice(&self.data_pre_padding_len.to_le_bytes());
+        b[26..28].copy_from_slice(&self.data_off.to_le_bytes());
+        b[28..36].copy_from_slice(&self.ack_seq.to_le_bytes());
+        b[36] = self.flags;
+        b[37..39].copy_from_slice(&self.compat_version.to_le_bytes());
+        b[39..41].copy_from_slice(&self.reserved.to_le_bytes());
+        b
     }
 
     /// Decodes a header that must be exactly [`Self::LEN`] bytes long.
@@ -91,17 +99,7 @@ impl MsgHeader2 {
 
 impl Encode for MsgHeader2 {
     fn encode(&self, out: &mut Vec<u8>) {
-        self.seq.encode(out);
-        self.tid.encode(out);
-        self.msg_type.encode(out);
-        self.priority.encode(out);
-        self.version.encode(out);
-        self.data_pre_padding_len.encode(out);
-        self.data_off.encode(out);
-        self.ack_seq.encode(out);
-        self.flags.encode(out);
-        self.compat_version.encode(out);
-        self.reserved.encode(out);
+        out.extend_from_slice(&self.to_bytes());
     }
 }
 

@@ -1,10 +1,13 @@
 //! [`RawMessage`]: a MESSAGE frame taken apart into header2, front, middle and data (§5.1),
 //! with the payload left undecoded.
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{MessageError, MsgHeader2};
-use crate::frames::{AssembleError, Frame, MAX_NUM_SEGMENTS, Tag};
+use crate::frames::ARENA_CHUNK;
+use crate::frames::{
+    AssembleError, Frame, MAX_NUM_SEGMENTS, Revision, Tag, WireFrame, assemble_in,
+};
 use crate::wire::Encode;
 
 /// The three payload segments of a message (§5.1): what a typed message encodes to.
@@ -116,6 +119,38 @@ impl RawMessage {
         }
     }
 
+    /// [`Self::from_frame`] taking the frame by value: its segments move into the message
+    /// (no reference count is touched, no buffer is promoted to a shared one).
+    pub fn from_frame_owned(frame: Frame) -> Result<Self, MessageError> {
+        let count = frame.num_segments();
+        let mut msg = Self::from_frame_header(&frame)?;
+        let (_, [_, front, middle, data]) = frame.into_parts();
+        if count > 1 {
+            msg.front = front;
+        }
+        if count > 2 {
+            msg.middle = middle;
+        }
+        if count > 3 {
+            msg.data = data;
+        }
+        Ok(msg)
+    }
+
+    /// The checks of [`Self::from_frame`], and the decoded header with empty segments.
+    fn from_frame_header(frame: &Frame) -> Result<Self, MessageError> {
+        if frame.tag() != Tag::Message {
+            return Err(MessageError::NotAMessage { tag: frame.tag() });
+        }
+        let seg0 = &frame.segments()[0];
+        if seg0.len() != MsgHeader2::LEN {
+            return Err(MessageError::BadHeaderLen { len: seg0.len() });
+        }
+        let header = MsgHeader2::from_bytes(seg0)
+            .map_err(|_| MessageError::BadHeaderLen { len: seg0.len() })?;
+        Ok(Self::new(header, Bytes::new()))
+    }
+
     /// The four segments: the encoded header, front, middle and data. Pass them to
     /// [`Frame::new`]`(Tag::Message, ..)`, which drops trailing empty ones (§2.2).
     pub fn to_segments(&self) -> [Bytes; 4] {
@@ -132,6 +167,40 @@ impl RawMessage {
     /// The MESSAGE frame carrying this message.
     pub fn to_frame(&self) -> Result<Frame, AssembleError> {
         Frame::new(Tag::Message, self.to_segments())
+    }
+
+    /// Assembles the MESSAGE frame carrying this message for revision `rev` (what
+    /// [`assemble`](crate::frames::assemble) of [`Self::to_frame`] gives, byte for byte),
+    /// with the header and the frame's fixed parts written into `arena` (see
+    /// [`assemble_in`]): no allocation per message once the arena is warm. The payload
+    /// segments are moved into the frame, not copied.
+    pub fn assemble_in(
+        self,
+        rev: Revision,
+        arena: &mut BytesMut,
+    ) -> Result<WireFrame, AssembleError> {
+        for (i, s) in [&self.front, &self.middle, &self.data]
+            .into_iter()
+            .enumerate()
+        {
+            if u32::try_from(s.len()).is_err() {
+                return Err(AssembleError::SegmentTooLong {
+                    segment: i + 1,
+                    len: s.len(),
+                });
+            }
+        }
+        if arena.capacity() - arena.len() < MsgHeader2::LEN {
+            arena.reserve(ARENA_CHUNK);
+        }
+        arena.put_slice(&self.header.to_bytes());
+        let header = arena.split().freeze();
+        let segments = [header, self.front, self.middle, self.data];
+        let n = segments
+            .iter()
+            .rposition(|s| !s.is_empty())
+            .map_or(1, |i| i + 1);
+        Ok(assemble_in(Tag::Message, &segments[..n], rev, arena))
     }
 
     /// The payload segments, shared.
@@ -211,6 +280,28 @@ mod tests {
     }
 
     proptest! {
+        /// The arena path writes what assembling the frame gives, for any payload shape.
+        #[test]
+        fn assemble_in_matches_assemble(
+            seq: u64, tid: u64, rev1: bool, warm in 0usize..3,
+            front in prop::collection::vec(any::<u8>(), 0..80),
+            middle in prop::collection::vec(any::<u8>(), 0..8),
+            data in prop::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let rev = if rev1 { Revision::Rev1 } else { Revision::Rev0 };
+            let mut header = MsgHeader2::new(7, 1, 1);
+            header.seq = seq;
+            header.tid = tid;
+            let raw = RawMessage { header, front: front.into(), middle: middle.into(), data: data.into() };
+            let want = assemble(&raw.to_frame().unwrap(), rev).to_vec();
+            let mut arena = BytesMut::new();
+            for _ in 0..warm {
+                let _ = raw.clone().assemble_in(rev, &mut arena).unwrap();
+            }
+            let got = raw.clone().assemble_in(rev, &mut arena).unwrap();
+            prop_assert_eq!(got.to_vec(), want);
+        }
+
         #[test]
         fn roundtrips_through_a_frame(
             seq: u64, tid: u64, msg_type: u16, version: u16,
@@ -228,7 +319,8 @@ mod tests {
                 data: data.into(),
             };
             let frame = raw.to_frame().unwrap();
-            prop_assert_eq!(RawMessage::from_frame(&frame).unwrap(), raw);
+            prop_assert_eq!(RawMessage::from_frame(&frame).unwrap(), raw.clone());
+            prop_assert_eq!(RawMessage::from_frame_owned(frame).unwrap(), raw);
         }
 
         #[test]

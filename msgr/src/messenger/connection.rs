@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use bytes::Bytes;
+
 use super::dispatch::{Incoming, Item};
 use super::{MessengerInner, registry};
 use crate::event::{CenterHandle, EventCenter, TimerId};
@@ -358,8 +360,13 @@ impl ConnInner {
 /// The socket handler of a connection's current transport.
 pub(crate) struct ConnSocket(pub(crate) Rc<RefCell<ConnInner>>);
 
-impl SocketHandler for ConnSocket {
-    fn on_data(&mut self, c: &mut EventCenter, sock: SocketId, data: &[u8]) {
+/// Payload still to come, in bytes, from which the rest of a segment is read straight into
+/// its own buffer instead of through the center's receive buffer (epoll).
+const DIRECT_RECV_MIN: usize = 32 * 1024;
+
+impl ConnSocket {
+    /// Feeds received bytes (or, with `None`, the count of a direct read) to the protocol.
+    fn received(&mut self, c: &mut EventCenter, sock: SocketId, data: Result<Bytes, usize>) {
         let now = Instant::now();
         {
             let mut i = self.0.borrow_mut();
@@ -369,7 +376,10 @@ impl SocketHandler for ConnSocket {
             if i.injects() {
                 i.inject_fault(c, now);
             } else {
-                i.proto.handle_input(data, now);
+                match data {
+                    Ok(bytes) => i.proto.handle_bytes(bytes, now),
+                    Err(n) => i.proto.direct_filled(n, now),
+                }
             }
         }
         pump(c, &self.0);
@@ -381,6 +391,37 @@ impl SocketHandler for ConnSocket {
         if m.dispatch.throttle.is_over() {
             pause_for_throttle(c, &m, &self.0);
         }
+    }
+}
+
+impl SocketHandler for ConnSocket {
+    fn on_data(&mut self, c: &mut EventCenter, sock: SocketId, data: &[u8]) {
+        self.received(c, sock, Ok(Bytes::copy_from_slice(data)));
+    }
+
+    fn on_bytes(&mut self, c: &mut EventCenter, sock: SocketId, data: Bytes) {
+        self.received(c, sock, Ok(data));
+    }
+
+    fn recv_direct(
+        &mut self,
+        c: &mut EventCenter,
+        sock: SocketId,
+        read: &mut dyn FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    ) -> Option<std::io::Result<usize>> {
+        let res = {
+            let mut i = self.0.borrow_mut();
+            if i.sock != Some(sock) {
+                return None;
+            }
+            read(i.proto.direct_buf(DIRECT_RECV_MIN)?)
+        };
+        if let Ok(n) = res
+            && n > 0
+        {
+            self.received(c, sock, Err(n));
+        }
+        Some(res)
     }
 
     fn on_closed(&mut self, c: &mut EventCenter, sock: SocketId, reason: CloseReason) {

@@ -58,6 +58,26 @@ pub trait SocketHandler: 'static {
     /// that goes back to the ring afterwards): copy what must be kept.
     fn on_data(&mut self, center: &mut EventCenter, sock: SocketId, data: &[u8]);
 
+    /// Bytes arrived, in a buffer the handler may keep (slices of it stay valid: it is
+    /// reference-counted). The center calls this, not [`on_data`](Self::on_data); the default
+    /// lends the bytes to `on_data`. Override it to keep received bytes without copying.
+    fn on_bytes(&mut self, center: &mut EventCenter, sock: SocketId, data: bytes::Bytes) {
+        self.on_data(center, sock, &data);
+    }
+
+    /// epoll only, before each read: a handler expecting a large payload may receive the next
+    /// bytes straight into its own buffer by calling `read` on it (which appends up to the
+    /// vector's spare capacity), and returns what `read` returned. `None` (the default) means
+    /// an ordinary read into the center's buffer followed by [`on_bytes`](Self::on_bytes).
+    fn recv_direct(
+        &mut self,
+        _center: &mut EventCenter,
+        _sock: SocketId,
+        _read: &mut dyn FnMut(&mut Vec<u8>) -> std::io::Result<usize>,
+    ) -> Option<std::io::Result<usize>> {
+        None
+    }
+
     /// The socket closed for a reason other than [`EventCenter::close`]; it is already gone.
     fn on_closed(&mut self, _center: &mut EventCenter, _sock: SocketId, _reason: CloseReason) {}
 }

@@ -2,7 +2,7 @@
 //! per-driver I/O paths behind them.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
@@ -15,6 +15,16 @@ use crate::event::{Driver, EventCenter, EventMask, Ready, socket_token};
 
 /// Reads per readiness event before an epoll socket yields to others (fairness).
 const MAX_READS_PER_EVENT: usize = 16;
+/// Smallest read offered to the kernel (epoll): below it the receive buffer is topped up.
+/// Reads take all the spare room of the receive buffer, up to a whole fresh chunk.
+const RX_READ_MIN: usize = 4096;
+/// Smallest allocation of a fresh receive buffer.
+const RX_CHUNK_MIN: usize = 64 * 1024;
+/// Segments up to this size are copied into the socket's tail buffer rather than queued as
+/// their own iovec: many small frames then leave in one.
+const TAIL_COPY_MAX: usize = 512;
+/// Smallest allocation of a socket's tail buffer.
+const TAIL_CHUNK: usize = 16 * 1024;
 /// Segments per `writev` on epoll (io_uring uses up to `UIO_MAXIOV` per `sendmsg`).
 const EPOLL_IOV: usize = 64;
 /// Segments per io_uring `sendmsg`.
@@ -148,12 +158,18 @@ impl EventCenter {
             .get_mut(sock)
             .ok_or_else(|| not_connected(sock))?;
         for seg in segments {
-            if !seg.is_empty() {
-                s.out_bytes += seg.len();
+            s.out_bytes += seg.len();
+            if seg.len() <= TAIL_COPY_MAX {
+                if s.tail.capacity() - s.tail.len() < seg.len() {
+                    s.tail.reserve(seg.len().max(TAIL_CHUNK));
+                }
+                s.tail.extend_from_slice(&seg);
+            } else {
+                s.cut_tail();
                 s.outq.push_back(seg);
             }
         }
-        if !s.dirty && !s.outq.is_empty() {
+        if !s.dirty && s.has_output() {
             s.dirty = true;
             self.dirty.push(sock);
         }
@@ -284,7 +300,7 @@ impl EventCenter {
     fn mark_dirty(&mut self, id: SocketId) {
         if let Some(s) = self.sockets.get_mut(id)
             && !s.dirty
-            && !s.outq.is_empty()
+            && s.has_output()
         {
             s.dirty = true;
             self.dirty.push(id);
@@ -313,9 +329,10 @@ impl EventCenter {
         let Some(s) = self.sockets.get_mut(id) else {
             return;
         };
-        if s.state != SockState::Open || s.outq.is_empty() {
+        if s.state != SockState::Open || !s.has_output() {
             return;
         }
+        s.cut_tail();
         let err = match &mut self.driver {
             Driver::Epoll(_) => loop {
                 let mut iov = [IoSlice::new(&[]); EPOLL_IOV];
@@ -363,7 +380,15 @@ impl EventCenter {
         match ready {
             Ready::File { .. } => unreachable!("file events are dispatched by the center"),
             Ready::Sock { id, mask } => self.on_sock_ready(id, mask),
-            Ready::Recv { id, data } => self.deliver(id, &data),
+            Ready::Recv { id, data } => {
+                // The ring's buffer goes back to the kernel at once: copy into the shared
+                // receive buffer (one copy, no allocation per read in steady state).
+                self.reserve_rx(data.len());
+                self.rx.extend_from_slice(&data);
+                drop(data);
+                let bytes = self.rx.split().freeze();
+                self.deliver(id, bytes);
+            }
             Ready::RecvEnd { id, key, res } => {
                 // Only the socket's current receive op speaks for it: a cancelled one (paused
                 // receive) ends with ECANCELED after the socket moved on.
@@ -459,30 +484,62 @@ impl EventCenter {
         }
     }
 
-    fn deliver(&mut self, id: SocketId, data: &[u8]) {
-        self.with_handler(id, |h, c| h.on_data(c, id, data));
+    fn deliver(&mut self, id: SocketId, data: Bytes) {
+        self.with_handler(id, |h, c| h.on_bytes(c, id, data));
+    }
+
+    /// Makes room for at least `want` bytes in the receive buffer: reuses its allocation
+    /// when no slice of it is alive any more, else allocates a fresh one.
+    fn reserve_rx(&mut self, want: usize) {
+        if self.rx.capacity() - self.rx.len() < want {
+            let chunk = (self.config.recv_buf_size as usize).max(RX_CHUNK_MIN);
+            self.rx.reserve(want.max(chunk));
+        }
     }
 
     /// epoll: reads until the socket is drained (edge-triggered), delivering each chunk.
     /// A short read proves it drained unless the peer hung up (`hup`): then EOF may be
-    /// pending under the same edge, so read on until `WouldBlock` or EOF.
+    /// pending under the same edge, so read on until `WouldBlock` or EOF. A handler expecting
+    /// a large payload reads it straight into its own buffer ([`SocketHandler::recv_direct`]).
     fn read_socket(&mut self, id: SocketId, hup: bool) {
-        let mut buf = std::mem::take(&mut self.scratch);
         let mut yielded = true;
         for _ in 0..MAX_READS_PER_EVENT {
             let Some(s) = self.sockets.get(id).filter(|s| !s.recv_paused) else {
                 yielded = false;
                 break;
             };
-            match (&*s.stream).read(&mut buf) {
-                Ok(0) => {
+            let fd = s.stream.as_raw_fd();
+            let mut asked = 0;
+            let mut direct = None;
+            self.with_handler(id, |h, c| {
+                direct = h.recv_direct(c, id, &mut |v: &mut Vec<u8>| {
+                    asked = v.capacity() - v.len();
+                    crate::sys::read_spare_vec(fd, v)
+                });
+            });
+            let res = match direct {
+                Some(res) => res.map(|n| (n, asked)),
+                None => {
+                    self.reserve_rx(RX_READ_MIN);
+                    let asked = self.rx.capacity() - self.rx.len();
+                    let res = crate::sys::read_spare(fd, &mut self.rx, asked);
+                    if let Ok(n) = res
+                        && n > 0
+                    {
+                        let bytes = self.rx.split().freeze();
+                        self.deliver(id, bytes);
+                    }
+                    res.map(|n| (n, asked))
+                }
+            };
+            match res {
+                Ok((0, _)) => {
                     self.fault(id, CloseReason::PeerClosed);
                     yielded = false;
                     break;
                 }
-                Ok(n) => {
-                    self.deliver(id, &buf[..n]);
-                    if n < buf.len() && !hup {
+                Ok((n, asked)) => {
+                    if n < asked && !hup {
                         // A short read drained the socket; new data raises a new edge.
                         yielded = false;
                         break;
@@ -500,7 +557,6 @@ impl EventCenter {
                 }
             }
         }
-        self.scratch = buf;
         if yielded {
             self.pending_reads.push(id);
         }

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::net::TcpStream;
 use std::rc::Rc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::{SocketHandler, SocketId};
 
@@ -20,6 +20,9 @@ pub(crate) struct Socket {
     pub(crate) state: SockState,
     /// Segments not yet handed to the kernel.
     pub(crate) outq: VecDeque<Bytes>,
+    /// Small segments queued after `outq`, copied together so that many small frames go out
+    /// as one iovec; cut into `outq` before a large segment and at each flush.
+    pub(crate) tail: BytesMut,
     /// Bytes in `outq` plus bytes owned by an in-flight send op.
     pub(crate) out_bytes: usize,
     /// Already listed in the center's dirty list.
@@ -43,12 +46,25 @@ impl Socket {
             handler: Some(handler),
             state,
             outq: VecDeque::new(),
+            tail: BytesMut::new(),
             out_bytes: 0,
             dirty: false,
             recv_op: None,
             send_op: None,
             connect_op: None,
             recv_paused: false,
+        }
+    }
+
+    /// True while output is queued (not counting an in-flight send op).
+    pub(crate) fn has_output(&self) -> bool {
+        !self.outq.is_empty() || !self.tail.is_empty()
+    }
+
+    /// Moves the copied small segments to the end of `outq`.
+    pub(crate) fn cut_tail(&mut self) {
+        if !self.tail.is_empty() {
+            self.outq.push_back(self.tail.split().freeze());
         }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use bytes::{Buf, Bytes, BytesMut};
 use tracing::{debug, trace};
 
 use super::config::{Config, Policy};
@@ -15,10 +16,51 @@ use super::event::{AuthRequestInfo, Event, PeerInfo, Transmit};
 use super::session::Session;
 use super::{FaultReason, LookupRequest};
 use crate::frames::{
-    Banner, BannerDecoder, BannerStatus, Decoded, Frame, FrameDecoder, Revision, assemble,
+    Banner, BannerDecoder, BannerStatus, Decoded, Frame, FrameDecoder, Revision, assemble_in,
 };
 use crate::messages::RawMessage;
 use crate::wire::{AddrType, EntityAddr, EntityAddrvec, EntityType, UTime};
+
+/// Received bytes being fed in: borrowed, in a shared buffer, or none (a direct read
+/// completed a segment, §2.10: the decoder still has to finish it).
+enum RxInput<'a> {
+    Borrowed(&'a [u8]),
+    Shared(Bytes),
+    Flush,
+}
+
+impl RxInput<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            RxInput::Borrowed(b) => b,
+            RxInput::Shared(b) => b,
+            RxInput::Flush => &[],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// True while there is input left, and once for a flush.
+    fn wants_decode(&mut self) -> bool {
+        match self {
+            RxInput::Flush => {
+                *self = RxInput::Borrowed(&[]);
+                true
+            }
+            _ => self.len() > 0,
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        match self {
+            RxInput::Borrowed(b) => *b = &b[n.min(b.len())..],
+            RxInput::Shared(b) => b.advance(n.min(b.len())),
+            RxInput::Flush => {}
+        }
+    }
+}
 
 /// The bytes coming off the current transport: first the peer's banner, then frames.
 #[derive(Debug)]
@@ -159,6 +201,9 @@ pub struct Protocol {
     pub(super) next_keepalive: Option<Instant>,
     pub(super) last_keepalive_ack: Option<Instant>,
     pub(super) tx: VecDeque<Transmit>,
+    /// Where frames' fixed parts (preambles, headers, CRCs, small segments) are written:
+    /// reused once the socket has written the pieces cut from it.
+    pub(super) arena: BytesMut,
     pub(super) events: VecDeque<Event>,
     /// The origin of our KEEPALIVE2 timestamps.
     pub(super) epoch: Instant,
@@ -185,6 +230,7 @@ impl Protocol {
             next_keepalive: None,
             last_keepalive_ack: None,
             tx: VecDeque::new(),
+            arena: BytesMut::new(),
             events: VecDeque::new(),
             epoch: now,
         }
@@ -298,23 +344,65 @@ impl Protocol {
     }
 
     /// Feeds bytes read from the current transport, in any split. Call it whenever bytes
-    /// arrive; then drain [`Self::poll_transmit`] and [`Self::poll_event`].
-    pub fn handle_input(&mut self, mut data: &[u8], now: Instant) {
+    /// arrive; then drain [`Self::poll_transmit`] and [`Self::poll_event`]. Every message
+    /// segment is copied out of `data`; [`Self::handle_bytes`] avoids that.
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        self.input(RxInput::Borrowed(data), now);
+    }
+
+    /// [`Self::handle_input`] for bytes in a shared receive buffer: message segments that
+    /// arrived whole in `data` are slices of it (no copy, no allocation).
+    pub fn handle_bytes(&mut self, data: Bytes, now: Instant) {
+        self.input(RxInput::Shared(data), now);
+    }
+
+    /// Where the rest of a large incoming segment may be read straight into, when at least
+    /// `min` bytes of it are still to come (zero-copy receive of big payloads): append to the
+    /// vector's spare capacity, then report the count with [`Self::direct_filled`].
+    pub fn direct_buf(&mut self, min: usize) -> Option<&mut Vec<u8>> {
+        match &mut self.state {
+            State::Open {
+                link:
+                    Link {
+                        input: Input::Frames(decoder),
+                        ..
+                    },
+                ..
+            } => decoder.direct_buf(min),
+            _ => None,
+        }
+    }
+
+    /// `n` bytes were appended to the [`Self::direct_buf`]: account for them and finish the
+    /// segment (and frame) if they complete it.
+    pub fn direct_filled(&mut self, n: usize, now: Instant) {
+        let State::Open { link, .. } = &mut self.state else {
+            return;
+        };
+        let Input::Frames(decoder) = &mut link.input else {
+            return;
+        };
+        link.last_rx = now;
+        decoder.direct_filled(n);
+        self.input(RxInput::Flush, now);
+    }
+
+    fn input(&mut self, mut data: RxInput<'_>, now: Instant) {
         let transport = self.transport;
-        while !data.is_empty() && self.transport == transport {
+        while data.wants_decode() && self.transport == transport {
             let State::Open { link, .. } = &mut self.state else {
                 trace!(len = data.len(), "input with no open transport dropped");
                 return;
             };
             link.last_rx = now;
             match &mut link.input {
-                Input::Banner(decoder) => match decoder.decode(data) {
+                Input::Banner(decoder) => match decoder.decode(data.as_slice()) {
                     Ok(BannerStatus::NeedMore) => return,
                     Ok(BannerStatus::Done {
                         consumed,
                         negotiated,
                     }) => {
-                        data = &data[consumed..];
+                        data.advance(consumed);
                         let start = crate::frames::BANNER_LEN as u64;
                         link.input = Input::Frames(Box::new(
                             FrameDecoder::new(negotiated.revision, self.cfg.limits)
@@ -325,17 +413,23 @@ impl Protocol {
                     }
                     Err(e) => return self.fault(FaultReason::Banner(e), now),
                 },
-                Input::Frames(decoder) => match decoder.decode(data) {
-                    Ok(Decoded {
-                        consumed,
-                        frame: Some(frame),
-                    }) => {
-                        data = &data[consumed..];
-                        self.on_frame(frame, now);
+                Input::Frames(decoder) => {
+                    let decoded = match &data {
+                        RxInput::Shared(b) => decoder.decode_shared(b),
+                        _ => decoder.decode(data.as_slice()),
+                    };
+                    match decoded {
+                        Ok(Decoded {
+                            consumed,
+                            frame: Some(frame),
+                        }) => {
+                            data.advance(consumed);
+                            self.on_frame(frame, now);
+                        }
+                        Ok(Decoded { frame: None, .. }) => return,
+                        Err(e) => return self.fault(FaultReason::Frame(e), now),
                     }
-                    Ok(Decoded { frame: None, .. }) => return,
-                    Err(e) => return self.fault(FaultReason::Frame(e), now),
-                },
+                }
             }
         }
     }
@@ -438,7 +532,7 @@ impl Protocol {
         trace!(tag = %frame.tag(), len = frame.payload_len(), "send");
         self.tx.push_back(Transmit::Frame {
             tag: frame.tag(),
-            wire: assemble(frame, self.rev),
+            wire: assemble_in(frame.tag(), frame.segments(), self.rev, &mut self.arena),
         });
     }
 
@@ -488,7 +582,7 @@ impl Protocol {
         let result = match phase {
             Phase::Connecting => self.client_frame(step, &frame, now),
             Phase::Accepting => self.server_frame(step, &frame, now),
-            Phase::Ready => self.ready_frame(&frame, now).map(|()| Step::Ready),
+            Phase::Ready => self.ready_frame(frame, now).map(|()| Step::Ready),
         };
         if self.transport != transport || !matches!(self.state, State::Open { .. }) {
             return;

@@ -23,13 +23,14 @@ pub(super) fn payload<T: ControlPayload>(frame: &Frame) -> Result<T, FaultReason
 
 impl Protocol {
     /// Handles a frame received while READY.
-    pub(super) fn ready_frame(&mut self, frame: &Frame, now: Instant) -> Result<(), FaultReason> {
+    pub(super) fn ready_frame(&mut self, frame: Frame, now: Instant) -> Result<(), FaultReason> {
+        if frame.tag() == Tag::Message {
+            let msg = RawMessage::from_frame_owned(frame).map_err(FaultReason::BadMessage)?;
+            self.receive_message(msg);
+            return Ok(());
+        }
+        let frame = &frame;
         match frame.tag() {
-            Tag::Message => {
-                let msg = RawMessage::from_frame(frame).map_err(FaultReason::BadMessage)?;
-                self.receive_message(msg);
-                Ok(())
-            }
             Tag::Keepalive2 => {
                 let ka: Keepalive2 = payload(frame)?;
                 trace!(stamp = ?ka.timestamp, "KEEPALIVE2");
@@ -92,18 +93,18 @@ impl Protocol {
         }
         let lossy = self.policy.lossy;
         while let Some(msg) = self.session.next_outgoing(lossy) {
-            match msg.to_frame() {
-                Ok(frame) => {
-                    trace!(
-                        seq = msg.header.seq,
-                        msg_type = msg.header.msg_type,
-                        "write"
-                    );
-                    self.send_frame(&frame);
+            let (seq, msg_type) = (msg.header.seq, msg.header.msg_type);
+            match msg.assemble_in(self.rev, &mut self.arena) {
+                Ok(wire) => {
+                    trace!(seq, msg_type, len = wire.len(), "write");
+                    self.tx.push_back(super::event::Transmit::Frame {
+                        tag: Tag::Message,
+                        wire,
+                    });
                     return;
                 }
                 Err(e) => {
-                    error!(seq = msg.header.seq, %e, "message cannot be framed, dropped");
+                    error!(seq, %e, "message cannot be framed, dropped");
                     self.session.unsend(lossy);
                 }
             }

@@ -11,7 +11,9 @@
 #![forbid(unsafe_code)]
 
 use clap::{Parser, ValueEnum};
-use cuttle_perf::msgr_bench::{LoadParams, check_driver, machine, run_client};
+use cuttle_perf::msgr_bench::{
+    LoadParams, check_driver, fds_needed, machine, raise_fd_limit, run_client,
+};
 use msgr::DriverKind;
 use msgr::wire::{AddrType, EntityAddrvec};
 
@@ -87,6 +89,7 @@ fn main() -> anyhow::Result<()> {
         Driver::IoUring => DriverKind::IoUring,
     };
     check_driver(driver)?;
+    raise_fd_limit(fds_needed(a.conns))?;
     let server = server_addrs(&a.server)?;
     let p = LoadParams {
         size: a.size,
