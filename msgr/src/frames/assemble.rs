@@ -46,19 +46,41 @@ impl WireFrame {
         }
         out
     }
+}
 
-    /// Moves what was written to `buf` so far into a piece; the rest of `buf`'s capacity stays
-    /// for later parts (same allocation).
-    fn push_written(&mut self, buf: &mut BytesMut) {
-        self.push(buf.split().freeze());
-    }
+/// Where [`assemble_into`] puts the pieces of a frame, in order.
+pub trait WirePieces {
+    /// Appends a non-empty piece.
+    fn push_piece(&mut self, piece: Bytes);
+}
 
-    fn push(&mut self, piece: Bytes) {
-        if !piece.is_empty() && self.count < MAX_WIRE_PIECES {
+impl WirePieces for WireFrame {
+    fn push_piece(&mut self, piece: Bytes) {
+        if self.count < MAX_WIRE_PIECES {
             self.len += piece.len();
             self.pieces[self.count] = piece;
             self.count += 1;
         }
+    }
+}
+
+impl WirePieces for Vec<Bytes> {
+    fn push_piece(&mut self, piece: Bytes) {
+        self.push(piece);
+    }
+}
+
+/// Moves what was written to `arena` so far into a piece; the rest of its capacity stays for
+/// later parts (same allocation).
+fn cut(arena: &mut BytesMut, out: &mut impl WirePieces) {
+    if !arena.is_empty() {
+        out.push_piece(arena.split().freeze());
+    }
+}
+
+fn push(piece: &Bytes, out: &mut impl WirePieces) {
+    if !piece.is_empty() {
+        out.push_piece(piece.clone());
     }
 }
 
@@ -92,6 +114,19 @@ pub(crate) const ARENA_CHUNK: usize = 64 * 1024;
 /// and the written pieces split off, so a long-lived arena costs no allocation per frame
 /// once the pieces of earlier frames are dropped.
 pub fn assemble_in(tag: Tag, segments: &[Bytes], rev: Revision, arena: &mut BytesMut) -> WireFrame {
+    let mut wire = WireFrame::default();
+    assemble_into(tag, segments, rev, arena, &mut wire);
+    wire
+}
+
+/// [`assemble_in`] appending the pieces to `out` (e.g. a batch of frames for one `writev`).
+pub fn assemble_into(
+    tag: Tag,
+    segments: &[Bytes],
+    rev: Revision,
+    arena: &mut BytesMut,
+    out: &mut impl WirePieces,
+) {
     let mut crcs = [0u32; MAX_NUM_SEGMENTS];
     for (crc, segment) in crcs.iter_mut().zip(segments) {
         *crc = segment_crc(segment);
@@ -117,28 +152,26 @@ pub fn assemble_in(tag: Tag, segments: &[Bytes], rev: Revision, arena: &mut Byte
 
     // Fixed-size parts accumulate in `arena`; it is cut into a piece only where one of the
     // caller's segments must go in between.
-    let mut wire = WireFrame::default();
     if inline {
         arena.put_slice(seg0);
     } else {
-        wire.push_written(arena);
-        wire.push(seg0.clone());
+        cut(arena, out);
+        push(seg0, out);
     }
     if rev == Revision::Rev1 && !seg0.is_empty() {
         arena.put_u32_le(crcs[0]);
     }
     if rev == Revision::Rev0 || segments.len() > 1 {
         for segment in segments.iter().skip(1).filter(|s| !s.is_empty()) {
-            wire.push_written(arena);
-            wire.push(segment.clone());
+            cut(arena, out);
+            push(segment, out);
         }
         match rev {
             Revision::Rev1 => arena.put_slice(&epilogue::encode_rev1(&crcs)),
             Revision::Rev0 => arena.put_slice(&epilogue::encode_rev0(&crcs)),
         }
     }
-    wire.push_written(arena);
-    wire
+    cut(arena, out);
 }
 
 /// The preamble of a frame with `tag` and `segments`: their lengths, Ceph's alignments, flags 0.

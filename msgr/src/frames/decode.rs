@@ -9,6 +9,26 @@ use super::{
     MAX_NUM_SEGMENTS, PREAMBLE_LEN, Preamble, Revision, crc::SegmentCrc, epilogue,
 };
 
+/// How received segment bytes reached their buffers (counts of bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RxCopyStats {
+    /// Copied in user space from the input into a segment buffer (a segment split across
+    /// inputs, or input given as a borrowed slice).
+    pub copied: u64,
+    /// Handed out as slices of a shared input buffer: no copy.
+    pub shared: u64,
+    /// Read by the kernel straight into the segment buffer ([`FrameDecoder::direct_buf`]).
+    pub direct: u64,
+}
+
+impl std::ops::AddAssign for RxCopyStats {
+    fn add_assign(&mut self, o: Self) {
+        self.copied += o.copied;
+        self.shared += o.shared;
+        self.direct += o.direct;
+    }
+}
+
 /// What one [`FrameDecoder::decode`] call did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
@@ -41,30 +61,36 @@ impl RxFrame {
         self.preamble.segments[index].length as usize
     }
 
-    fn into_frame(self) -> Frame {
+    /// Hands out the completed frame, leaving the segment slots empty.
+    fn take_frame(&mut self) -> Frame {
         let num_segments = self.num_segments();
-        Frame::from_parts(self.preamble.tag, self.segments, num_segments)
+        Frame::from_parts(
+            self.preamble.tag,
+            mem::take(&mut self.segments),
+            num_segments,
+        )
     }
 }
 
-#[derive(Debug)]
+/// Where the decoder is. The frame being received lives beside it in the decoder (it is
+/// large, and is updated in place rather than moved from step to step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Preamble,
-    Segment(RxFrame),
+    Segment,
     /// rev1 only: the 4-byte CRC after a non-empty segment 0.
-    InlineCrc(RxFrame),
-    Epilogue(RxFrame),
-    Failed(DecodeError),
+    InlineCrc,
+    Epilogue,
 }
 
 /// What one step of the state machine did.
 enum Step {
     /// Needs more input than is left.
-    Blocked(Stage),
+    Blocked,
     /// Made progress; run again.
-    Next(Stage),
+    Next,
     /// A frame is complete.
-    Frame(Frame),
+    Frame,
 }
 
 /// The input of one decode call: borrowed bytes (every segment is copied out), or a shared
@@ -97,11 +123,16 @@ pub struct FrameDecoder {
     rev: Revision,
     limits: FrameLimits,
     stage: Stage,
+    /// Set by the first malformed byte, for good.
+    failed: Option<DecodeError>,
+    /// The frame being received (meaningful outside [`Stage::Preamble`]).
+    rx: RxFrame,
     scratch: [u8; PREAMBLE_LEN],
     filled: usize,
     position: u64,
     frame_start: u64,
     aborted: u64,
+    stats: RxCopyStats,
 }
 
 impl FrameDecoder {
@@ -112,11 +143,26 @@ impl FrameDecoder {
             rev,
             limits,
             stage: Stage::Preamble,
+            failed: None,
+            rx: RxFrame {
+                preamble: Preamble {
+                    tag: super::Tag::Hello,
+                    num_segments: 1,
+                    segments: Default::default(),
+                    flags: 0,
+                },
+                index: 0,
+                buf: Vec::new(),
+                crc: SegmentCrc::default(),
+                segments: Default::default(),
+                crcs: [0; MAX_NUM_SEGMENTS],
+            },
             scratch: [0; PREAMBLE_LEN],
             filled: 0,
             position: 0,
             frame_start: 0,
             aborted: 0,
+            stats: RxCopyStats::default(),
         }
     }
 
@@ -143,23 +189,29 @@ impl FrameDecoder {
         self.aborted
     }
 
+    /// How segment bytes reached their buffers since the last call (then resets).
+    pub fn take_stats(&mut self) -> RxCopyStats {
+        std::mem::take(&mut self.stats)
+    }
+
     /// Whether a previous call returned an error (which every later call repeats).
     pub fn is_failed(&self) -> bool {
-        matches!(self.stage, Stage::Failed(_))
+        self.failed.is_some()
     }
 
     /// Whether the decoder sits between frames, with no partial frame buffered.
     pub fn is_at_frame_boundary(&self) -> bool {
-        matches!(self.stage, Stage::Preamble) && self.filled == 0
+        self.stage == Stage::Preamble && self.filled == 0 && self.failed.is_none()
     }
 
     /// The preamble of the frame being received, once its 32 bytes have arrived and passed
     /// the checks. The protocol layer can look at the tag and lengths here, e.g. to throttle
     /// a large MESSAGE before feeding its segments.
     pub fn pending_preamble(&self) -> Option<&Preamble> {
-        match &self.stage {
-            Stage::Segment(rx) | Stage::InlineCrc(rx) | Stage::Epilogue(rx) => Some(&rx.preamble),
-            Stage::Preamble | Stage::Failed(_) => None,
+        match self.stage {
+            _ if self.failed.is_some() => None,
+            Stage::Preamble => None,
+            Stage::Segment | Stage::InlineCrc | Stage::Epilogue => Some(&self.rx.preamble),
         }
     }
 
@@ -182,9 +234,10 @@ impl FrameDecoder {
     /// copy in between), then call [`direct_filled`](Self::direct_filled). `None` between
     /// segments, or when less than `min` remains.
     pub fn direct_buf(&mut self, min: usize) -> Option<&mut Vec<u8>> {
-        let Stage::Segment(rx) = &mut self.stage else {
+        if self.stage != Stage::Segment || self.failed.is_some() {
             return None;
-        };
+        }
+        let rx = &mut self.rx;
         let len = rx.len(rx.index);
         if len - rx.buf.len() < min.max(1) {
             return None;
@@ -200,37 +253,38 @@ impl FrameDecoder {
     /// appended. A segment completed this way is finished by the next decode call (which
     /// may be given empty input).
     pub fn direct_filled(&mut self, n: usize) {
-        let Stage::Segment(rx) = &mut self.stage else {
+        if self.stage != Stage::Segment || self.failed.is_some() {
             return;
-        };
+        }
+        let rx = &mut self.rx;
         let end = rx.buf.len();
         let Some(start) = end.checked_sub(n) else {
             return;
         };
         rx.crc.update(&rx.buf[start..end]);
         self.position += n as u64;
+        self.stats.direct += n as u64;
     }
 
     fn decode_chunk(&mut self, input: Chunk<'_>) -> Result<Decoded, DecodeError> {
-        if let Stage::Failed(error) = &self.stage {
+        if let Some(error) = &self.failed {
             return Err(error.clone());
         }
         let mut pos = 0;
         let result = loop {
-            let stage = mem::replace(&mut self.stage, Stage::Preamble);
-            match self.step(stage, input, &mut pos) {
-                Ok(Step::Next(stage)) => self.stage = stage,
-                Ok(Step::Blocked(stage)) => {
-                    self.stage = stage;
-                    break Ok(None);
+            match self.step(input, &mut pos) {
+                Ok(Step::Next) => {}
+                Ok(Step::Blocked) => break Ok(None),
+                Ok(Step::Frame) => {
+                    self.stage = Stage::Preamble;
+                    break Ok(Some(self.rx.take_frame()));
                 }
-                Ok(Step::Frame(frame)) => break Ok(Some(frame)),
                 Err(kind) => {
                     let error = DecodeError {
                         frame_offset: self.frame_start,
                         kind,
                     };
-                    self.stage = Stage::Failed(error.clone());
+                    self.failed = Some(error.clone());
                     break Err(error);
                 }
             }
@@ -259,44 +313,41 @@ impl FrameDecoder {
         }
     }
 
-    fn step(
-        &mut self,
-        stage: Stage,
-        chunk: Chunk<'_>,
-        pos: &mut usize,
-    ) -> Result<Step, FrameError> {
+    fn step(&mut self, chunk: Chunk<'_>, pos: &mut usize) -> Result<Step, FrameError> {
         let input = chunk.bytes();
-        match stage {
+        match self.stage {
             Stage::Preamble => {
                 if self.filled == 0 {
                     self.frame_start = self.position + *pos as u64;
                 }
                 if !self.fill(PREAMBLE_LEN, input, pos) {
-                    return Ok(Step::Blocked(Stage::Preamble));
+                    return Ok(Step::Blocked);
                 }
                 let preamble = Preamble::decode(&self.scratch)?;
                 self.limits.check(&preamble)?;
-                Ok(Step::Next(Stage::Segment(RxFrame {
-                    preamble,
-                    index: 0,
-                    buf: Vec::new(),
-                    crc: SegmentCrc::default(),
-                    segments: Default::default(),
-                    crcs: [0; MAX_NUM_SEGMENTS],
-                })))
+                let rx = &mut self.rx;
+                rx.preamble = preamble;
+                rx.index = 0;
+                rx.buf = Vec::new();
+                rx.crc = SegmentCrc::default();
+                rx.crcs = [0; MAX_NUM_SEGMENTS];
+                self.stage = Stage::Segment;
+                Ok(Step::Next)
             }
-            Stage::Segment(mut rx) => {
+            Stage::Segment => {
+                let rx = &mut self.rx;
                 let len = rx.len(rx.index);
+                let i = rx.index;
                 if let Chunk::Shared(shared) = chunk
                     && rx.buf.is_empty()
                     && input.len() - *pos >= len
                 {
-                    let i = rx.index;
                     let segment = shared.slice(*pos..*pos + len);
                     rx.crcs[i] = super::crc::segment_crc(&segment);
                     rx.segments[i] = segment;
                     *pos += len;
-                    return Ok(self.after_segment(rx));
+                    self.stats.shared += len as u64;
+                    return Ok(self.after_segment());
                 }
                 let chunk = &input[*pos..];
                 let take = (len - rx.buf.len()).min(chunk.len());
@@ -307,18 +358,18 @@ impl FrameDecoder {
                     rx.buf.extend_from_slice(&chunk[..take]);
                     rx.crc.update(&chunk[..take]);
                     *pos += take;
+                    self.stats.copied += take as u64;
                 }
                 if rx.buf.len() < len {
-                    return Ok(Step::Blocked(Stage::Segment(rx)));
+                    return Ok(Step::Blocked);
                 }
-                let i = rx.index;
                 rx.crcs[i] = mem::take(&mut rx.crc).value();
                 rx.segments[i] = Bytes::from(mem::take(&mut rx.buf));
-                Ok(self.after_segment(rx))
+                Ok(self.after_segment())
             }
-            Stage::InlineCrc(rx) => {
+            Stage::InlineCrc => {
                 if !self.fill(CRC_LEN, input, pos) {
-                    return Ok(Step::Blocked(Stage::InlineCrc(rx)));
+                    return Ok(Step::Blocked);
                 }
                 let expected = u32::from_le_bytes([
                     self.scratch[0],
@@ -326,62 +377,71 @@ impl FrameDecoder {
                     self.scratch[2],
                     self.scratch[3],
                 ]);
-                if expected != rx.crcs[0] {
+                if expected != self.rx.crcs[0] {
                     return Err(FrameError::BadSegmentCrc {
                         segment: 0,
                         expected,
-                        computed: rx.crcs[0],
+                        computed: self.rx.crcs[0],
                     });
                 }
-                Ok(Self::next_segment_or_done(rx))
+                Ok(self.next_segment_or_done())
             }
-            Stage::Epilogue(rx) => {
+            Stage::Epilogue => {
                 let len = match self.rev {
                     Revision::Rev1 => EPILOGUE_REV1_LEN,
                     Revision::Rev0 => EPILOGUE_REV0_LEN,
                 };
                 if !self.fill(len, input, pos) {
-                    return Ok(Step::Blocked(Stage::Epilogue(rx)));
+                    return Ok(Step::Blocked);
                 }
                 let bytes = &self.scratch[..len];
+                let rx = &self.rx;
                 let complete = match self.rev {
                     Revision::Rev1 => epilogue::check_rev1(bytes, rx.num_segments(), &rx.crcs)?,
                     Revision::Rev0 => epilogue::check_rev0(bytes, rx.num_segments(), &rx.crcs)?,
                 };
                 if complete {
-                    Ok(Step::Frame(rx.into_frame()))
+                    Ok(Step::Frame)
                 } else {
                     self.aborted += 1;
-                    Ok(Step::Next(Stage::Preamble))
+                    self.rx.segments = Default::default();
+                    self.stage = Stage::Preamble;
+                    Ok(Step::Next)
                 }
-            }
-            Stage::Failed(error) => {
-                self.stage = Stage::Failed(error.clone());
-                Err(error.kind)
             }
         }
     }
 
     /// Where to go once segment `rx.index` is complete.
-    fn after_segment(&self, rx: RxFrame) -> Step {
+    fn after_segment(&mut self) -> Step {
+        let rx = &mut self.rx;
         match self.rev {
-            Revision::Rev1 if rx.index == 0 && rx.len(0) > 0 => Step::Next(Stage::InlineCrc(rx)),
-            Revision::Rev1 if rx.index == 0 => Self::next_segment_or_done(rx),
-            _ if rx.index + 1 < rx.num_segments() => Step::Next(Stage::Segment(RxFrame {
-                index: rx.index + 1,
-                ..rx
-            })),
-            _ => Step::Next(Stage::Epilogue(rx)),
+            Revision::Rev1 if rx.index == 0 && rx.len(0) > 0 => {
+                self.stage = Stage::InlineCrc;
+                Step::Next
+            }
+            Revision::Rev1 if rx.index == 0 => self.next_segment_or_done(),
+            _ if rx.index + 1 < rx.num_segments() => {
+                rx.index += 1;
+                self.stage = Stage::Segment;
+                Step::Next
+            }
+            _ => {
+                self.stage = Stage::Epilogue;
+                Step::Next
+            }
         }
     }
 
     /// rev1, after segment 0 and its CRC: a single-segment frame is complete (no epilogue);
     /// otherwise segment 1 follows.
-    fn next_segment_or_done(rx: RxFrame) -> Step {
-        if rx.num_segments() == 1 {
-            Step::Frame(rx.into_frame())
+    fn next_segment_or_done(&mut self) -> Step {
+        if self.rx.num_segments() == 1 {
+            Step::Frame
         } else {
-            Step::Next(Stage::Segment(RxFrame { index: 1, ..rx }))
+            self.rx.index = 1;
+            self.stage = Stage::Segment;
+            Step::Next
         }
     }
 

@@ -59,13 +59,13 @@ mod spec_tests;
 mod test_util;
 
 pub(crate) use assemble::ARENA_CHUNK;
-pub use assemble::{MAX_WIRE_PIECES, WireFrame, assemble, assemble_in};
+pub use assemble::{MAX_WIRE_PIECES, WireFrame, WirePieces, assemble, assemble_in, assemble_into};
 pub use banner::{
     BANNER_LEN, BANNER_PAYLOAD_LEN, BANNER_PREFIX, Banner, BannerDecoder, BannerStatus,
     MSGR2_FEATURE_COMPRESSION, MSGR2_FEATURE_REVISION_1, Negotiated, negotiate,
 };
 pub use crc::{crc32c_raw, preamble_crc, segment_crc};
-pub use decode::{Decoded, FrameDecoder};
+pub use decode::{Decoded, FrameDecoder, RxCopyStats};
 pub use epilogue::{
     FRAME_LATE_FLAG_ABORTED, FRAME_LATE_STATUS_ABORTED, FRAME_LATE_STATUS_COMPLETE,
     FRAME_LATE_STATUS_MASK,

@@ -6,7 +6,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::{MessageError, MsgHeader2};
 use crate::frames::ARENA_CHUNK;
 use crate::frames::{
-    AssembleError, Frame, MAX_NUM_SEGMENTS, Revision, Tag, WireFrame, assemble_in,
+    AssembleError, Frame, MAX_NUM_SEGMENTS, Revision, Tag, WireFrame, WirePieces, assemble_into,
 };
 use crate::wire::Encode;
 
@@ -179,6 +179,18 @@ impl RawMessage {
         rev: Revision,
         arena: &mut BytesMut,
     ) -> Result<WireFrame, AssembleError> {
+        let mut wire = WireFrame::default();
+        self.assemble_into(rev, arena, &mut wire)?;
+        Ok(wire)
+    }
+
+    /// [`Self::assemble_in`] appending the frame's pieces to `out`.
+    pub fn assemble_into(
+        self,
+        rev: Revision,
+        arena: &mut BytesMut,
+        out: &mut impl WirePieces,
+    ) -> Result<(), AssembleError> {
         for (i, s) in [&self.front, &self.middle, &self.data]
             .into_iter()
             .enumerate()
@@ -200,7 +212,8 @@ impl RawMessage {
             .iter()
             .rposition(|s| !s.is_empty())
             .map_or(1, |i| i + 1);
-        Ok(assemble_in(Tag::Message, &segments[..n], rev, arena))
+        assemble_into(Tag::Message, &segments[..n], rev, arena, out);
+        Ok(())
     }
 
     /// The payload segments, shared.

@@ -41,6 +41,8 @@ pub(crate) struct ConnShared {
 #[derive(Default)]
 struct Outbox {
     queue: std::collections::VecDeque<RawMessage>,
+    /// An emptied queue kept for its capacity (swapped with `queue` on each drain).
+    spare: std::collections::VecDeque<RawMessage>,
     drain_scheduled: bool,
     replaced_by: Option<Connection>,
 }
@@ -171,10 +173,11 @@ impl Connection {
 
     /// On the connection's worker: hands every queued message to the protocol.
     fn drain_outbox(&self, c: &mut EventCenter) {
-        let msgs = {
+        let mut msgs = {
             let mut ob = self.outbox();
             ob.drain_scheduled = false;
-            std::mem::take(&mut ob.queue)
+            let spare = std::mem::take(&mut ob.spare);
+            std::mem::replace(&mut ob.queue, spare)
         };
         if msgs.is_empty() {
             return;
@@ -190,10 +193,15 @@ impl Connection {
         let now = Instant::now();
         {
             let mut i = rc.borrow_mut();
-            for m in msgs {
+            for m in msgs.drain(..) {
                 i.proto.send_message(m, now);
             }
         }
+        let mut ob = self.outbox();
+        if ob.spare.capacity() < msgs.capacity() {
+            ob.spare = msgs;
+        }
+        drop(ob);
         pump(c, &rc);
     }
 
@@ -321,6 +329,8 @@ pub(crate) struct ConnInner {
     pub(crate) sock: Option<SocketId>,
     timer: Option<(TimerId, Instant)>,
     paused: bool,
+    /// Frame pieces being batched for the socket (kept for its capacity).
+    out: Vec<Bytes>,
     inject: Option<Inject>,
 }
 
@@ -336,6 +346,7 @@ impl ConnInner {
             sock: None,
             timer: None,
             paused: false,
+            out: Vec::new(),
             inject,
         }))
     }
@@ -380,6 +391,12 @@ impl ConnSocket {
                     Ok(bytes) => i.proto.handle_bytes(bytes, now),
                     Err(n) => i.proto.direct_filled(n, now),
                 }
+            }
+            let st = i.proto.take_rx_stats();
+            if let Some(m) = i.conn.0.msgr.upgrade() {
+                m.rx_copied.fetch_add(st.copied, Ordering::Relaxed);
+                m.rx_shared.fetch_add(st.shared, Ordering::Relaxed);
+                m.rx_direct.fetch_add(st.direct, Ordering::Relaxed);
             }
         }
         pump(c, &self.0);
@@ -453,10 +470,23 @@ pub(crate) fn pump(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {
         let mut progressed = false;
         let mut frames = false;
         loop {
-            let t = rc.borrow_mut().proto.poll_transmit();
+            // Every frame due goes into one batch, written with one send_vectored.
+            let (t, sent) = {
+                let mut i = rc.borrow_mut();
+                let mut out = std::mem::take(&mut i.out);
+                let t = i.proto.poll_transmit_batch(&mut out);
+                let sent = !out.is_empty();
+                if sent && let Some(s) = i.sock {
+                    let _ = c.send_vectored(s, out.drain(..));
+                }
+                out.clear();
+                i.out = out;
+                (t, sent)
+            };
+            frames |= sent;
+            progressed |= sent;
             let Some(t) = t else { break };
             progressed = true;
-            frames |= matches!(t, Transmit::Frame { .. });
             transmit(c, rc, t);
         }
         // Fault injection counts a batch of frames as one socket operation (one writev), as
@@ -481,7 +511,6 @@ pub(crate) fn pump(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {
 }
 
 fn transmit(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>, t: Transmit) {
-    let now = Instant::now();
     let mut i = rc.borrow_mut();
     match t {
         Transmit::Banner(b) => {
@@ -521,7 +550,7 @@ fn transmit(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>, t: Transmit) {
                 }
                 Err(e) => {
                     tracing::debug!(conn = i.conn.id(), error = %e, "redial failed");
-                    i.proto.handle_transport_closed(now);
+                    i.proto.handle_transport_closed(Instant::now());
                 }
             }
         }
@@ -534,7 +563,6 @@ fn on_event(
     rc: &Rc<RefCell<ConnInner>>,
     e: Event,
 ) {
-    let now = Instant::now();
     let conn = rc.borrow().conn.clone();
     match e {
         Event::Connected { peer, resumed } => {
@@ -576,7 +604,7 @@ fn on_event(
                 0 => rc.borrow().proto_shared_next_global_id(),
                 g => g,
             };
-            rc.borrow_mut().proto.accept_auth(gid, now);
+            rc.borrow_mut().proto.accept_auth(gid, Instant::now());
         }
         Event::SessionLookup(lookup) => registry::lookup(c, msgr, rc, lookup),
         Event::Replaced => {

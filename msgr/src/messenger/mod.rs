@@ -41,7 +41,7 @@ use connection::{ConnInner, ConnSocket, pump, table};
 use dispatch::DispatchQueue;
 
 use crate::event::{CenterHandle, EventCenter};
-use crate::frames::FrameLimits;
+use crate::frames::{FrameLimits, RxCopyStats};
 use crate::protocol::{Config, Policies, Policy, Protocol, SharedState, Timeouts};
 use crate::wire::{AddrType, EntityAddr, EntityAddrvec, EntityName, EntityType};
 use crate::worker::{NetworkStack, StackConfig, StackError, least_loaded};
@@ -94,6 +94,10 @@ pub(crate) struct MessengerInner {
     next_id: AtomicU64,
     /// Socket failures injected so far (`ms_inject_socket_failures`).
     pub(crate) injected: AtomicU64,
+    /// Received message bytes copied / sliced without a copy / read straight into place.
+    pub(crate) rx_copied: AtomicU64,
+    pub(crate) rx_shared: AtomicU64,
+    pub(crate) rx_direct: AtomicU64,
     started: AtomicBool,
     stopped: (Mutex<bool>, Condvar),
 }
@@ -167,6 +171,9 @@ impl Messenger {
                 all: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 injected: AtomicU64::new(0),
+                rx_copied: AtomicU64::new(0),
+                rx_shared: AtomicU64::new(0),
+                rx_direct: AtomicU64::new(0),
                 started: AtomicBool::new(false),
                 stopped: (Mutex::new(false), Condvar::new()),
             }),
@@ -374,6 +381,17 @@ impl Messenger {
     /// Socket failures injected so far (see [`MessengerConfig::inject_socket_failures`]).
     pub fn injected_socket_failures(&self) -> u64 {
         self.inner.injected.load(Ordering::Relaxed)
+    }
+
+    /// How the bytes of received message segments reached their buffers, summed over all
+    /// connections: copied in user space, handed out as slices of the receive buffer (zero
+    /// copy), or read by the kernel straight into place (zero copy, large segments on epoll).
+    pub fn rx_copy_stats(&self) -> RxCopyStats {
+        RxCopyStats {
+            copied: self.inner.rx_copied.load(Ordering::Relaxed),
+            shared: self.inner.rx_shared.load(Ordering::Relaxed),
+            direct: self.inner.rx_direct.load(Ordering::Relaxed),
+        }
     }
 
     /// One line per connection, from each worker: state, seqs, queue lengths (Ceph's

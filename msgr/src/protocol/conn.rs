@@ -16,7 +16,8 @@ use super::event::{AuthRequestInfo, Event, PeerInfo, Transmit};
 use super::session::Session;
 use super::{FaultReason, LookupRequest};
 use crate::frames::{
-    Banner, BannerDecoder, BannerStatus, Decoded, Frame, FrameDecoder, Revision, assemble_in,
+    Banner, BannerDecoder, BannerStatus, Decoded, Frame, FrameDecoder, Revision, RxCopyStats,
+    assemble_in,
 };
 use crate::messages::RawMessage;
 use crate::wire::{AddrType, EntityAddr, EntityAddrvec, EntityType, UTime};
@@ -204,6 +205,8 @@ pub struct Protocol {
     /// Where frames' fixed parts (preambles, headers, CRCs, small segments) are written:
     /// reused once the socket has written the pieces cut from it.
     pub(super) arena: BytesMut,
+    /// How received segment bytes reached their buffers, since [`Self::take_rx_stats`].
+    rx_stats: RxCopyStats,
     pub(super) events: VecDeque<Event>,
     /// The origin of our KEEPALIVE2 timestamps.
     pub(super) epoch: Instant,
@@ -231,6 +234,7 @@ impl Protocol {
             last_keepalive_ack: None,
             tx: VecDeque::new(),
             arena: BytesMut::new(),
+            rx_stats: RxCopyStats::default(),
             events: VecDeque::new(),
             epoch: now,
         }
@@ -384,7 +388,14 @@ impl Protocol {
         };
         link.last_rx = now;
         decoder.direct_filled(n);
+        self.rx_stats += decoder.take_stats();
         self.input(RxInput::Flush, now);
+    }
+
+    /// How received message bytes reached their buffers since the last call: copied,
+    /// zero-copy slices of the receive buffer, or read straight into place.
+    pub fn take_rx_stats(&mut self) -> RxCopyStats {
+        std::mem::take(&mut self.rx_stats)
     }
 
     fn input(&mut self, mut data: RxInput<'_>, now: Instant) {
@@ -418,6 +429,7 @@ impl Protocol {
                         RxInput::Shared(b) => decoder.decode_shared(b),
                         _ => decoder.decode(data.as_slice()),
                     };
+                    self.rx_stats += decoder.take_stats();
                     match decoded {
                         Ok(Decoded {
                             consumed,
@@ -453,6 +465,25 @@ impl Protocol {
             return self.tx.pop_front();
         }
         None
+    }
+
+    /// [`Self::poll_transmit`] for a batch: the pieces of every frame due before the next
+    /// non-frame order are appended to `out` (messages are framed straight into it), and that
+    /// order is returned, or `None` once nothing is left. Write `out` before carrying out the
+    /// returned order. One call drains a whole send queue into one `writev`.
+    pub fn poll_transmit_batch(&mut self, out: &mut Vec<Bytes>) -> Option<Transmit> {
+        loop {
+            match self.tx.pop_front() {
+                Some(Transmit::Frame { wire, .. }) => out.extend(wire),
+                Some(t) => return Some(t),
+                None if self.is_ready() => {
+                    if !self.write_ready_into(out) {
+                        return None;
+                    }
+                }
+                None => return None,
+            }
+        }
     }
 
     /// The next event, if any. Call it until it returns `None` after every other call.

@@ -8,8 +8,10 @@ use tracing::{debug, error, trace, warn};
 use super::FaultReason;
 use super::conn::{Protocol, Step};
 use super::control::{Ack, ControlPayload, Keepalive2, Keepalive2Ack};
-use super::event::Event;
+use super::event::{Event, Transmit};
 use super::session::Arrival;
+use bytes::Bytes;
+
 use crate::frames::{Frame, Tag};
 use crate::messages::RawMessage;
 
@@ -87,21 +89,44 @@ impl Protocol {
     /// Frames what READY has to send, one item at a time: a pending KEEPALIVE2, then the next
     /// message, then an ACK if one is due (§4.7; Ceph's `write_event` order).
     pub(super) fn write_ready(&mut self) {
+        let mut pieces = Vec::new();
+        if self.write_ready_one(&mut pieces) && !pieces.is_empty() {
+            let mut wire = crate::frames::WireFrame::default();
+            for p in pieces {
+                crate::frames::WirePieces::push_piece(&mut wire, p);
+            }
+            self.tx.push_back(Transmit::Frame {
+                tag: Tag::Message,
+                wire,
+            });
+        }
+    }
+
+    /// Frames everything READY has to send, in [`Self::write_ready`]'s order: messages go
+    /// straight into `out`, control frames into the transmit queue. Returns whether anything
+    /// was produced.
+    pub(super) fn write_ready_into(&mut self, out: &mut Vec<Bytes>) -> bool {
+        let mut any = false;
+        while self.tx.is_empty() && self.write_ready_one(out) {
+            any = true;
+        }
+        any
+    }
+
+    /// Frames one item: a keepalive or an ACK into the transmit queue, or a message's pieces
+    /// into `out`. Returns false when there is nothing to send.
+    fn write_ready_one(&mut self, out: &mut Vec<Bytes>) -> bool {
         if let Some(timestamp) = self.keepalive.take() {
             self.send(&Keepalive2 { timestamp });
-            return;
+            return true;
         }
         let lossy = self.policy.lossy;
         while let Some(msg) = self.session.next_outgoing(lossy) {
             let (seq, msg_type) = (msg.header.seq, msg.header.msg_type);
-            match msg.assemble_in(self.rev, &mut self.arena) {
-                Ok(wire) => {
-                    trace!(seq, msg_type, len = wire.len(), "write");
-                    self.tx.push_back(super::event::Transmit::Frame {
-                        tag: Tag::Message,
-                        wire,
-                    });
-                    return;
+            match msg.assemble_into(self.rev, &mut self.arena, out) {
+                Ok(()) => {
+                    trace!(seq, msg_type, "write");
+                    return true;
                 }
                 Err(e) => {
                     error!(seq, %e, "message cannot be framed, dropped");
@@ -111,7 +136,9 @@ impl Protocol {
         }
         if let Some(seq) = self.session.take_ack(lossy) {
             self.send(&Ack { seq });
+            return true;
         }
+        false
     }
 
     /// Enters READY: report the peer, start the keepalive timer (§4.3, §4.4).
