@@ -44,6 +44,9 @@ struct Outbox {
     /// An emptied queue kept for its capacity (swapped with `queue` on each drain).
     spare: std::collections::VecDeque<RawMessage>,
     drain_scheduled: bool,
+    /// The worker is pumping this connection (dispatching what it received): sends from the
+    /// dispatcher are picked up at the end of that pump, with no event scheduled.
+    in_pump: bool,
     replaced_by: Option<Connection>,
 }
 
@@ -151,7 +154,7 @@ impl Connection {
                 continue;
             }
             ob.queue.push_back(msg);
-            let schedule = !std::mem::replace(&mut ob.drain_scheduled, true);
+            let schedule = !ob.in_pump && !std::mem::replace(&mut ob.drain_scheduled, true);
             drop(ob);
             if schedule {
                 target.schedule_drain();
@@ -171,13 +174,36 @@ impl Connection {
             .dispatch_event_external(move |c| me.drain_outbox(c));
     }
 
+    /// Takes what was queued (keeping an emptied queue's capacity for next time).
+    fn take_outbox(ob: &mut Outbox) -> std::collections::VecDeque<RawMessage> {
+        let spare = std::mem::take(&mut ob.spare);
+        std::mem::replace(&mut ob.queue, spare)
+    }
+
+    /// Gives an emptied queue back for its capacity.
+    fn return_outbox(&self, msgs: std::collections::VecDeque<RawMessage>) {
+        let mut ob = self.outbox();
+        if ob.spare.capacity() < msgs.capacity() {
+            ob.spare = msgs;
+        }
+    }
+
+    /// Marks the start or end of a pump; at the end, returns what the dispatcher sent meanwhile.
+    fn set_in_pump(&self, on: bool) -> std::collections::VecDeque<RawMessage> {
+        let mut ob = self.outbox();
+        ob.in_pump = on;
+        if on || ob.queue.is_empty() {
+            return std::collections::VecDeque::new();
+        }
+        Self::take_outbox(&mut ob)
+    }
+
     /// On the connection's worker: hands every queued message to the protocol.
     fn drain_outbox(&self, c: &mut EventCenter) {
         let mut msgs = {
             let mut ob = self.outbox();
             ob.drain_scheduled = false;
-            let spare = std::mem::take(&mut ob.spare);
-            std::mem::replace(&mut ob.queue, spare)
+            Self::take_outbox(&mut ob)
         };
         if msgs.is_empty() {
             return;
@@ -197,11 +223,7 @@ impl Connection {
                 i.proto.send_message(m, now);
             }
         }
-        let mut ob = self.outbox();
-        if ob.spare.capacity() < msgs.capacity() {
-            ob.spare = msgs;
-        }
-        drop(ob);
+        self.return_outbox(msgs);
         pump(c, &rc);
     }
 
@@ -466,6 +488,7 @@ pub(crate) fn pump(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {
     let Some(msgr) = rc.borrow().conn.0.msgr.upgrade() else {
         return;
     };
+    let conn = rc.borrow().conn.clone();
     loop {
         let mut progressed = false;
         let mut frames = false;
@@ -497,11 +520,24 @@ pub(crate) fn pump(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {
                 i.inject_fault(c, Instant::now());
             }
         }
+        conn.set_in_pump(true);
         loop {
             let e = rc.borrow_mut().proto.poll_event();
             let Some(e) = e else { break };
             progressed = true;
             on_event(c, &msgr, rc, e);
+        }
+        // What the dispatcher sent on this connection meanwhile goes out in this pump.
+        let mut sent = conn.set_in_pump(false);
+        if !sent.is_empty() {
+            progressed = true;
+            let now = Instant::now();
+            let mut i = rc.borrow_mut();
+            for m in sent.drain(..) {
+                i.proto.send_message(m, now);
+            }
+            drop(i);
+            conn.return_outbox(sent);
         }
         if !progressed {
             break;
