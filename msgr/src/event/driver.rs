@@ -189,6 +189,14 @@ pub(crate) enum Ready {
         bufs: Vec<Bytes>,
         res: io::Result<usize>,
     },
+    /// io_uring: a receive into the caller's buffer finished; `buf` comes back with the
+    /// bytes read appended (its length grew by the `Ok` count).
+    RecvInto {
+        id: SocketId,
+        key: usize,
+        buf: Vec<u8>,
+        res: io::Result<usize>,
+    },
 }
 
 /// The driver a center runs on, chosen at run time.

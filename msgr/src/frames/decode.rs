@@ -266,6 +266,23 @@ impl FrameDecoder {
         self.stats.direct += n as u64;
     }
 
+    /// Lends out the [`direct_buf`](Self::direct_buf) (same condition), for a receive that
+    /// owns its buffer (io_uring). Feed no input until [`put_direct`](Self::put_direct) gives
+    /// it back.
+    pub fn take_direct(&mut self, min: usize) -> Option<Vec<u8>> {
+        self.direct_buf(min).map(mem::take)
+    }
+
+    /// Takes back a buffer lent by [`take_direct`](Self::take_direct), with `n` bytes
+    /// appended to it, and accounts for them as [`direct_filled`](Self::direct_filled) does.
+    pub fn put_direct(&mut self, buf: Vec<u8>, n: usize) {
+        if self.stage != Stage::Segment || self.failed.is_some() {
+            return;
+        }
+        self.rx.buf = buf;
+        self.direct_filled(n);
+    }
+
     fn decode_chunk(&mut self, input: Chunk<'_>) -> Result<Decoded, DecodeError> {
         if let Some(error) = &self.failed {
             return Err(error.clone());

@@ -393,13 +393,23 @@ impl ConnInner {
 /// The socket handler of a connection's current transport.
 pub(crate) struct ConnSocket(pub(crate) Rc<RefCell<ConnInner>>);
 
+/// What a socket handed over.
+enum Received {
+    Bytes(Bytes),
+    /// `n` bytes appended to the protocol's direct buffer (epoll).
+    InPlace(usize),
+    /// The direct buffer back from an io_uring receive, `n` bytes appended.
+    Lent(Vec<u8>, usize),
+}
+
 /// Payload still to come, in bytes, from which the rest of a segment is read straight into
 /// its own buffer instead of through the center's receive buffer (epoll).
 const DIRECT_RECV_MIN: usize = 32 * 1024;
 
 impl ConnSocket {
-    /// Feeds received bytes (or, with `None`, the count of a direct read) to the protocol.
-    fn received(&mut self, c: &mut EventCenter, sock: SocketId, data: Result<Bytes, usize>) {
+    /// Feeds received bytes, or the count of a direct read (with the lent buffer, if it was
+    /// lent), to the protocol.
+    fn received(&mut self, c: &mut EventCenter, sock: SocketId, data: Received) {
         let now = Instant::now();
         {
             let mut i = self.0.borrow_mut();
@@ -410,8 +420,9 @@ impl ConnSocket {
                 i.inject_fault(c, now);
             } else {
                 match data {
-                    Ok(bytes) => i.proto.handle_bytes(bytes, now),
-                    Err(n) => i.proto.direct_filled(n, now),
+                    Received::Bytes(bytes) => i.proto.handle_bytes(bytes, now),
+                    Received::InPlace(n) => i.proto.direct_filled(n, now),
+                    Received::Lent(buf, n) => i.proto.put_direct(buf, n, now),
                 }
             }
             let st = i.proto.take_rx_stats();
@@ -435,11 +446,11 @@ impl ConnSocket {
 
 impl SocketHandler for ConnSocket {
     fn on_data(&mut self, c: &mut EventCenter, sock: SocketId, data: &[u8]) {
-        self.received(c, sock, Ok(Bytes::copy_from_slice(data)));
+        self.received(c, sock, Received::Bytes(Bytes::copy_from_slice(data)));
     }
 
     fn on_bytes(&mut self, c: &mut EventCenter, sock: SocketId, data: Bytes) {
-        self.received(c, sock, Ok(data));
+        self.received(c, sock, Received::Bytes(data));
     }
 
     fn recv_direct(
@@ -458,9 +469,21 @@ impl SocketHandler for ConnSocket {
         if let Ok(n) = res
             && n > 0
         {
-            self.received(c, sock, Err(n));
+            self.received(c, sock, Received::InPlace(n));
         }
         Some(res)
+    }
+
+    fn wants_direct(&mut self) -> bool {
+        self.0.borrow_mut().proto.direct_buf(DIRECT_RECV_MIN).is_some()
+    }
+
+    fn take_direct_buf(&mut self) -> Option<Vec<u8>> {
+        self.0.borrow_mut().proto.take_direct(DIRECT_RECV_MIN)
+    }
+
+    fn direct_done(&mut self, c: &mut EventCenter, sock: SocketId, buf: Vec<u8>, n: usize) {
+        self.received(c, sock, Received::Lent(buf, n));
     }
 
     fn on_closed(&mut self, c: &mut EventCenter, sock: SocketId, reason: CloseReason) {

@@ -78,6 +78,26 @@ pub trait SocketHandler: 'static {
         None
     }
 
+    /// io_uring, after bytes were delivered: true if the handler expects a large payload
+    /// whose rest it would rather receive straight into its own buffer. The center then stops
+    /// the ring receive and, once it has stopped, asks for the buffer with
+    /// [`take_direct_buf`](Self::take_direct_buf).
+    fn wants_direct(&mut self) -> bool {
+        false
+    }
+
+    /// io_uring: the buffer to receive into (its spare capacity is filled), if still wanted.
+    /// It comes back through [`direct_done`](Self::direct_done); no other bytes arrive
+    /// meanwhile.
+    fn take_direct_buf(&mut self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// io_uring: the buffer from [`take_direct_buf`](Self::take_direct_buf), with `n > 0`
+    /// bytes received appended.
+    fn direct_done(&mut self, _center: &mut EventCenter, _sock: SocketId, _buf: Vec<u8>, _n: usize) {
+    }
+
     /// The socket closed for a reason other than [`EventCenter::close`]; it is already gone.
     fn on_closed(&mut self, _center: &mut EventCenter, _sock: SocketId, _reason: CloseReason) {}
 }

@@ -213,7 +213,11 @@ impl EventCenter {
                     {
                         tracing::warn!(?sock, error = %e, "io_uring cancel failed");
                     }
-                } else if open && s.recv_op.is_none() {
+                } else if open
+                    && s.recv_op.is_none()
+                    && s.direct_op.is_none()
+                    && s.draining.is_none()
+                {
                     match d.sock_recv(sock, s.stream.clone()) {
                         Ok(key) => s.recv_op = Some(key),
                         Err(e) => self.fault(sock, CloseReason::Error(e)),
@@ -256,7 +260,10 @@ impl EventCenter {
             Driver::Uring(d) => {
                 // In-flight ops hold the stream; the fd closes when the last of them completes.
                 let _ = s.stream.shutdown(Shutdown::Both);
-                for key in [s.recv_op, s.send_op, s.connect_op].into_iter().flatten() {
+                for key in [s.recv_op, s.send_op, s.connect_op, s.direct_op]
+                    .into_iter()
+                    .flatten()
+                {
                     if let Err(e) = d.cancel(key) {
                         tracing::warn!(?id, error = %e, "io_uring cancel failed");
                     }
@@ -388,8 +395,13 @@ impl EventCenter {
                 drop(data);
                 let bytes = self.rx.split().freeze();
                 self.deliver(id, bytes);
+                self.maybe_go_direct(id);
             }
+            Ready::RecvInto { id, key, buf, res } => self.direct_done(id, key, buf, res),
             Ready::RecvEnd { id, key, res } => {
+                if self.drained(id, key, res.as_ref().err()) {
+                    return;
+                }
                 // Only the socket's current receive op speaks for it: a cancelled one (paused
                 // receive) ends with ECANCELED after the socket moved on.
                 let Some(s) = self.sockets.get_mut(id).filter(|s| s.recv_op == Some(key)) else {
@@ -403,6 +415,9 @@ impl EventCenter {
                 self.fault(id, reason);
             }
             Ready::RecvRearm { id, key } => {
+                if self.drained(id, key, None) {
+                    return;
+                }
                 let Some(s) = self.sockets.get_mut(id).filter(|s| s.recv_op == Some(key)) else {
                     return;
                 };
@@ -486,6 +501,101 @@ impl EventCenter {
 
     fn deliver(&mut self, id: SocketId, data: Bytes) {
         self.with_handler(id, |h, c| h.on_bytes(c, id, data));
+    }
+
+    /// io_uring, after delivering bytes: if the handler expects a large payload, stops the
+    /// ring receive so that the rest can be read straight into the handler's buffer.
+    fn maybe_go_direct(&mut self, id: SocketId) {
+        let Driver::Uring(d) = &mut self.driver else {
+            return;
+        };
+        let Some(s) = self.sockets.get_mut(id) else {
+            return;
+        };
+        let Some(key) = s.recv_op.filter(|_| !s.recv_paused) else {
+            return;
+        };
+        if !s.handler.as_mut().is_some_and(|h| h.wants_direct()) {
+            return;
+        }
+        match d.cancel(key) {
+            Ok(()) => {
+                s.recv_op = None;
+                s.draining = Some(key);
+            }
+            Err(e) => tracing::warn!(?id, error = %e, "io_uring cancel failed"),
+        }
+    }
+
+    /// The last completion of a multishot receive arrived: if it was cancelled to go direct,
+    /// start the direct receive (or, if no longer wanted, the ring receive again) and return
+    /// true. An end of stream or an error (other than the cancel) closes the socket.
+    fn drained(&mut self, id: SocketId, key: usize, err: Option<&io::Error>) -> bool {
+        let Some(s) = self.sockets.get_mut(id).filter(|s| s.draining == Some(key)) else {
+            return false;
+        };
+        s.draining = None;
+        match err {
+            Some(e) if e.raw_os_error() != Some(libc::ECANCELED) => {
+                let e = io::Error::new(e.kind(), e.to_string());
+                self.fault(id, CloseReason::Error(e));
+            }
+            _ => self.arm_uring_recv(id, false),
+        }
+        true
+    }
+
+    /// io_uring: starts the socket's next receive: into the handler's buffer if it wants
+    /// one; else, right after such a receive, a bridge read of one chunk into a buffer of
+    /// ours (so that a stream of large messages is not slurped into the ring and copied);
+    /// else the multishot ring receive. Nothing while paused.
+    fn arm_uring_recv(&mut self, id: SocketId, after_direct: bool) {
+        let Driver::Uring(d) = &mut self.driver else {
+            return;
+        };
+        let Some(s) = self.sockets.get_mut(id) else {
+            return;
+        };
+        if s.recv_paused || s.state != SockState::Open {
+            return;
+        }
+        let buf = s.handler.as_mut().and_then(|h| h.take_direct_buf());
+        s.bridge = buf.is_none() && after_direct;
+        let armed = match buf {
+            Some(buf) => d
+                .sock_recv_into(id, s.stream.clone(), buf)
+                .map(|k| s.direct_op = Some(k)),
+            None if after_direct => d
+                .sock_recv_one(id, s.stream.clone(), Vec::with_capacity(RX_CHUNK_MIN))
+                .map(|k| s.direct_op = Some(k)),
+            None => d
+                .sock_recv(id, s.stream.clone())
+                .map(|k| s.recv_op = Some(k)),
+        };
+        if let Err(e) = armed {
+            self.fault(id, CloseReason::Error(e));
+        }
+    }
+
+    /// io_uring: a receive into the handler's buffer finished.
+    fn direct_done(&mut self, id: SocketId, key: usize, buf: Vec<u8>, res: io::Result<usize>) {
+        let Some(s) = self.sockets.get_mut(id).filter(|s| s.direct_op == Some(key)) else {
+            return;
+        };
+        s.direct_op = None;
+        let bridge = std::mem::take(&mut s.bridge);
+        match res {
+            Ok(0) => self.fault(id, CloseReason::PeerClosed),
+            Ok(_) if bridge => {
+                self.deliver(id, Bytes::from(buf));
+                self.arm_uring_recv(id, false);
+            }
+            Ok(n) => {
+                self.with_handler(id, |h, c| h.direct_done(c, id, buf, n));
+                self.arm_uring_recv(id, true);
+            }
+            Err(e) => self.fault(id, CloseReason::Error(e)),
+        }
     }
 
     /// Makes room for at least `want` bytes in the receive buffer: reuses its allocation

@@ -31,6 +31,14 @@ pub(crate) struct Socket {
     pub(crate) recv_op: Option<usize>,
     pub(crate) send_op: Option<usize>,
     pub(crate) connect_op: Option<usize>,
+    /// io_uring: a multishot receive cancelled to switch to a direct receive; its last
+    /// completion is awaited before the direct receive starts (so bytes stay in order).
+    pub(crate) draining: Option<usize>,
+    /// io_uring: a receive into the handler's own buffer in flight.
+    pub(crate) direct_op: Option<usize>,
+    /// io_uring: the receive in `direct_op` is a bridge read (into a buffer of ours, after a
+    /// direct receive) rather than into the handler's buffer.
+    pub(crate) bridge: bool,
     /// Receiving is paused (back-pressure): no reads (epoll), no receive op (io_uring).
     pub(crate) recv_paused: bool,
 }
@@ -52,6 +60,9 @@ impl Socket {
             recv_op: None,
             send_op: None,
             connect_op: None,
+            draining: None,
+            direct_op: None,
+            bridge: false,
             recv_paused: false,
         }
     }

@@ -377,6 +377,27 @@ impl Protocol {
         }
     }
 
+    /// [`Self::direct_buf`] lent out by value, for a receive that owns its buffer
+    /// (io_uring); feed nothing else until [`Self::put_direct`] gives it back.
+    pub fn take_direct(&mut self, min: usize) -> Option<Vec<u8>> {
+        self.direct_buf(min).map(std::mem::take)
+    }
+
+    /// Gives back the buffer of [`Self::take_direct`] with `n` bytes appended, as
+    /// [`Self::direct_filled`] accounts for them.
+    pub fn put_direct(&mut self, buf: Vec<u8>, n: usize, now: Instant) {
+        let State::Open { link, .. } = &mut self.state else {
+            return;
+        };
+        let Input::Frames(decoder) = &mut link.input else {
+            return;
+        };
+        link.last_rx = now;
+        decoder.put_direct(buf, n);
+        self.rx_stats += decoder.take_stats();
+        self.input(RxInput::Flush, now);
+    }
+
     /// `n` bytes were appended to the [`Self::direct_buf`]: account for them and finish the
     /// segment (and frame) if they complete it.
     pub fn direct_filled(&mut self, n: usize, now: Instant) {

@@ -189,6 +189,57 @@ impl UringDriver {
         Ok(key)
     }
 
+    /// Receives straight into the spare capacity of `buf`, filling all of it unless the
+    /// stream ends or fails (MSG_WAITALL). The op owns `buf` until it completes; it comes back
+    /// in [`Ready::RecvInto`].
+    pub(crate) fn sock_recv_into(
+        &mut self,
+        id: SocketId,
+        stream: Rc<TcpStream>,
+        buf: Vec<u8>,
+    ) -> io::Result<usize> {
+        self.recv_owned(id, stream, buf, libc::MSG_WAITALL)
+    }
+
+    /// Like [`Self::sock_recv_into`], completing with whatever is available (at least one
+    /// byte) rather than waiting for the buffer to fill.
+    pub(crate) fn sock_recv_one(
+        &mut self,
+        id: SocketId,
+        stream: Rc<TcpStream>,
+        buf: Vec<u8>,
+    ) -> io::Result<usize> {
+        self.recv_owned(id, stream, buf, 0)
+    }
+
+    fn recv_owned(
+        &mut self,
+        id: SocketId,
+        stream: Rc<TcpStream>,
+        buf: Vec<u8>,
+        flags: i32,
+    ) -> io::Result<usize> {
+        let fd = stream.as_raw_fd();
+        let key = self.ops.insert(Op::RecvInto {
+            id,
+            _stream: stream,
+            buf,
+        });
+        let Some(Op::RecvInto { buf, .. }) = self.ops.get_mut(key) else {
+            unreachable!("just inserted")
+        };
+        let spare = buf.spare_capacity_mut();
+        let len = u32::try_from(spare.len()).unwrap_or(u32::MAX);
+        // The pointer stays valid until the completion: the Vec's heap block does not move
+        // while the op owns it in the slab.
+        let sqe = opcode::Recv::new(types::Fd(fd), spare.as_mut_ptr().cast(), len)
+            .flags(flags)
+            .build()
+            .user_data(key as u64);
+        self.push(sqe)?;
+        Ok(key)
+    }
+
     /// Sends `bufs` with one `sendmsg` (writev semantics). The op owns the segments until it
     /// completes; they come back in [`Ready::Sent`].
     pub(crate) fn sock_send(
@@ -362,6 +413,21 @@ impl UringDriver {
                 };
                 let (id, bufs) = op.into_parts();
                 out.push(Ready::Sent { id, bufs, res });
+            }
+            Op::RecvInto { .. } => {
+                let Some(Op::RecvInto { id, mut buf, .. }) = self.ops.remove(key) else {
+                    unreachable!("matched RecvInto above")
+                };
+                let res = if res < 0 {
+                    Err(io::Error::from_raw_os_error(-res))
+                } else {
+                    let n = (res as usize).min(buf.capacity() - buf.len());
+                    // SAFETY: the kernel wrote `n` bytes (no more than the spare capacity it
+                    // was given) right after the initialised part.
+                    unsafe { buf.set_len(buf.len() + n) };
+                    Ok(n)
+                };
+                out.push(Ready::RecvInto { id, key, buf, res });
             }
             Op::Connect { id, .. } => {
                 let id = *id;

@@ -29,6 +29,13 @@ pub(crate) enum Op {
     },
     /// `sendmsg` of a batch of segments.
     Send(SendOp),
+    /// One-shot receive (MSG_WAITALL) into the spare capacity of a caller's buffer: the rest
+    /// of a large message segment, read in place.
+    RecvInto {
+        id: SocketId,
+        _stream: Rc<TcpStream>,
+        buf: Vec<u8>,
+    },
 }
 
 /// A `sendmsg` op: the segments, their iovecs and the msghdr pointing at them, all owned here.
