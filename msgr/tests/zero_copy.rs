@@ -97,7 +97,10 @@ fn large_payloads_are_read_in_place(kind: DriverKind) {
     let total = stats.copied + stats.shared + stats.direct;
     assert!(total >= 4 * len as u64, "{kind}: {stats:?}");
     assert!(stats.copied <= 4 * 256 * 1024, "{kind}: {stats:?}");
-    assert!(stats.direct >= 4 * (len as u64 - 256 * 1024), "{kind}: {stats:?}");
+    assert!(
+        stats.direct >= 4 * (len as u64 - 256 * 1024),
+        "{kind}: {stats:?}"
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@ use super::{MessengerInner, registry};
 use crate::event::{CenterHandle, EventCenter, TimerId};
 use crate::messages::{CephMessage, Message, RawMessage};
 use crate::net::{CloseReason, SocketHandler, SocketId};
-use crate::protocol::{Event, PeerInfo, Protocol, Transmit, Verdict};
+use crate::protocol::{Event, PeerInfo, Protocol, Transmit};
 use crate::wire::features::CEPH_FEATURES_ALL;
 use crate::wire::{EntityAddrvec, EntityType};
 
@@ -475,7 +475,11 @@ impl SocketHandler for ConnSocket {
     }
 
     fn wants_direct(&mut self) -> bool {
-        self.0.borrow_mut().proto.direct_buf(DIRECT_RECV_MIN).is_some()
+        self.0
+            .borrow_mut()
+            .proto
+            .direct_buf(DIRECT_RECV_MIN)
+            .is_some()
     }
 
     fn take_direct_buf(&mut self) -> Option<Vec<u8>> {
@@ -780,20 +784,6 @@ fn rearm_timer(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {
         }
         (None, None) => {}
     }
-}
-
-/// Lets the registry judge a lookup against an existing connection owned by this center.
-pub(crate) fn judge_local(
-    c: &mut EventCenter,
-    id: u64,
-    lookup: &crate::protocol::SessionLookup,
-) -> Verdict {
-    let Some(rc) = table(c).get(id) else {
-        return Verdict::NoSession;
-    };
-    let v = rc.borrow_mut().proto.judge(lookup, Instant::now());
-    pump(c, &rc);
-    v
 }
 
 /// Records that `old`'s session moved to `new` (on `old`'s worker, right after the judge):

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::MessengerInner;
-use super::connection::{ConnInner, Connection, judge_local, pump, set_replaced, table};
+use super::connection::{ConnInner, Connection, pump, set_replaced, table};
 use crate::event::EventCenter;
 use crate::protocol::{SessionLookup, Verdict};
 
@@ -52,21 +52,16 @@ pub(crate) fn lookup(
         return;
     };
     if old.0.center.in_thread() {
-        let v = judge_local(c, old.id(), &lookup);
-        if matches!(v, Verdict::Reuse(_)) {
-            set_replaced(&old, &me);
-        }
+        let v = judge_existing(c, msgr, &old, &me, &lookup);
         rc.borrow_mut().proto.resolve_lookup(v, Instant::now());
         return;
     }
     // The existing connection lives on another worker: judge there, resolve back here.
     let (my_center, my_id) = (me.0.center.clone(), me.id());
     let old_center = old.0.center.clone();
+    let msgr = msgr.clone();
     old_center.dispatch_event_external(move |oc| {
-        let v = judge_local(oc, old.id(), &lookup);
-        if matches!(v, Verdict::Reuse(_)) {
-            set_replaced(&old, &me);
-        }
+        let v = judge_existing(oc, &msgr, &old, &me, &lookup);
         my_center.dispatch_event_external(move |mc| {
             if let Some(rc) = table(mc).get(my_id) {
                 rc.borrow_mut().proto.resolve_lookup(v, Instant::now());
@@ -74,4 +69,31 @@ pub(crate) fn lookup(
             }
         });
     });
+}
+
+/// Judges `lookup` against `old`, on `old`'s worker. If `old` hands its session over to `new`
+/// (§4.9 reuse, §4.10 row 9), `new` becomes the registered connection to the peer at once,
+/// before `old` closes and forgets itself: the session is then never unregistered while it
+/// travels to `new`'s worker (a lookup meanwhile would find no session and answer
+/// SESSION_RESET, making the peer drop its queue), and a newcomer finds `new`, which answers
+/// "being replaced" (§4.9 row 2, §4.10 row 3) until the session arrives. Sends on `old` now
+/// go to `new`.
+fn judge_existing(
+    c: &mut EventCenter,
+    msgr: &MessengerInner,
+    old: &Connection,
+    new: &Connection,
+    lookup: &SessionLookup,
+) -> Verdict {
+    let Some(rc) = table(c).get(old.id()) else {
+        return Verdict::NoSession;
+    };
+    let v = rc.borrow_mut().proto.judge(lookup, Instant::now());
+    if matches!(v, Verdict::Reuse(_)) {
+        msgr.registry()
+            .insert(lookup.peer_addrs.clone(), new.clone());
+        set_replaced(old, new);
+    }
+    pump(c, &rc);
+    v
 }

@@ -95,7 +95,13 @@ pub trait SocketHandler: 'static {
 
     /// io_uring: the buffer from [`take_direct_buf`](Self::take_direct_buf), with `n > 0`
     /// bytes received appended.
-    fn direct_done(&mut self, _center: &mut EventCenter, _sock: SocketId, _buf: Vec<u8>, _n: usize) {
+    fn direct_done(
+        &mut self,
+        _center: &mut EventCenter,
+        _sock: SocketId,
+        _buf: Vec<u8>,
+        _n: usize,
+    ) {
     }
 
     /// The socket closed for a reason other than [`EventCenter::close`]; it is already gone.

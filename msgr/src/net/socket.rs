@@ -579,7 +579,11 @@ impl EventCenter {
 
     /// io_uring: a receive into the handler's buffer finished.
     fn direct_done(&mut self, id: SocketId, key: usize, buf: Vec<u8>, res: io::Result<usize>) {
-        let Some(s) = self.sockets.get_mut(id).filter(|s| s.direct_op == Some(key)) else {
+        let Some(s) = self
+            .sockets
+            .get_mut(id)
+            .filter(|s| s.direct_op == Some(key))
+        else {
             return;
         };
         s.direct_op = None;

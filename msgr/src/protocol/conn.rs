@@ -161,6 +161,10 @@ pub(super) enum State {
     /// A lossless connection keeps its session and waits: for the peer to reconnect (a
     /// server), or for something to send (§4.8).
     Standby,
+    /// The transport of an acceptor failed while its session lookup was pending: it waits
+    /// for the verdict, which may hand it a session that must not be lost (§4.9, §4.10;
+    /// see `resolve_lookup`); unless it gets one, it then closes, reporting `reason`.
+    AwaitingVerdict { reason: FaultReason },
     /// Closed for good.
     Closed,
 }
@@ -305,6 +309,7 @@ impl Protocol {
             State::Open { step, .. } => step.name(),
             State::Backoff { .. } => "START_CONNECT",
             State::Standby => "STANDBY",
+            State::AwaitingVerdict { .. } => "SESSION_ACCEPTING",
             State::Closed => "CLOSED",
         }
     }

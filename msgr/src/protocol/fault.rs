@@ -16,7 +16,7 @@ impl Protocol {
             State::Open { step, .. } => step.phase(),
             State::Closed => return,
             // No transport: nothing to fault.
-            State::Backoff { .. } | State::Standby => return,
+            State::Backoff { .. } | State::Standby | State::AwaitingVerdict { .. } => return,
         };
         self.fault_in(reason, phase, now);
     }
@@ -33,6 +33,23 @@ impl Protocol {
             info!(%peer, %reason, lossy = self.policy.lossy, "fault: closing");
             self.stop();
             self.events.push_back(Event::Reset(reason));
+            return;
+        }
+        if phase == Phase::Accepting
+            && matches!(
+                self.state,
+                State::Open {
+                    step: Step::Lookup(_),
+                    ..
+                }
+            )
+        {
+            // The existing connection may already have handed its session over to this one
+            // (§4.9 reuse, §4.10 row 9), the verdict being on its way from another worker:
+            // closing now would lose that session, its queue and its seqs. Wait for it.
+            debug!(%peer, %reason, "fault while a session lookup is pending: awaiting the verdict");
+            self.close_transport();
+            self.state = State::AwaitingVerdict { reason };
             return;
         }
         self.session.requeue_sent();
@@ -126,7 +143,7 @@ impl Protocol {
                 }
             }
             State::Backoff { until } => Some(*until),
-            State::Standby | State::Closed => None,
+            State::Standby | State::AwaitingVerdict { .. } | State::Closed => None,
         }
     }
 
@@ -162,7 +179,7 @@ impl Protocol {
                     self.start_connect(now, true);
                 }
             }
-            State::Standby | State::Closed => {}
+            State::Standby | State::AwaitingVerdict { .. } | State::Closed => {}
         }
     }
 }

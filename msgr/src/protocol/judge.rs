@@ -39,6 +39,9 @@ impl Protocol {
         if self.is_closed() {
             return Verdict::NoSession; // row 1
         }
+        if self.takes_over() {
+            return Verdict::Wait; // row 2
+        }
         let s = &self.session;
         if s.peer_global_seq > global_seq {
             return Verdict::Stale; // row 3
@@ -89,6 +92,9 @@ impl Protocol {
         if self.is_closed() {
             return Verdict::Reset { full: true }; // row 2
         }
+        if self.takes_over() {
+            return Verdict::RetryGlobal(self.session.peer_global_seq); // row 3
+        }
         let s = &self.session;
         if s.client_cookie != r.client_cookie {
             return Verdict::Reset {
@@ -112,6 +118,21 @@ impl Protocol {
             }
         }
         self.hand_over(false) // row 9
+    }
+
+    /// Ceph's "existing is being replaced" (§4.9 row 2, §4.10 row 3): this acceptor's own
+    /// lookup is unanswered, so the session it is to take over may be on its way from the
+    /// connection it replaces (the messenger registers it as the session's holder from the
+    /// hand-over on). The newcomer must come back once it has arrived.
+    fn takes_over(&self) -> bool {
+        matches!(
+            self.state,
+            State::AwaitingVerdict { .. }
+                | State::Open {
+                    step: Step::Lookup(_),
+                    ..
+                }
+        )
     }
 
     /// Moves the session out (its unacknowledged messages requeued first, as Ceph's

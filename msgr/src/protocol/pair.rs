@@ -2,8 +2,9 @@
 //! memory, on a simulated clock, in the manner of quinn-proto's `Pair`. Bytes travel between
 //! them in arbitrary chunk sizes; an [`Interceptor`] (after crimson's) can drop, fault or stall
 //! a connection at a given frame tag and direction. The harness plays the messenger too: it
-//! dials for `Transmit::Connect`, answers `SessionLookup` from its registry of connections,
-//! and auto-accepts `AuthRequest`.
+//! dials for `Transmit::Connect`, answers `SessionLookup` from its registry of connections
+//! (at once, or, like a messenger whose connections live on several workers, later:
+//! [`Net::defer_verdicts`]), and auto-accepts `AuthRequest`.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -155,6 +156,12 @@ pub struct Net {
     pub interceptor: Interceptor,
     /// Largest chunk `handle_input` is given; chunk sizes vary pseudo-randomly up to it.
     pub max_chunk: usize,
+    /// When set, a `SessionLookup` is judged at once (on the existing connection, as the
+    /// messenger does on that connection's worker) but its verdict is only handed to the
+    /// asking connection by [`Self::deliver_verdicts`] (the messenger's trip back to the
+    /// asker's worker): a window in which the session is in neither connection.
+    pub defer_verdicts: bool,
+    verdicts: Vec<(usize, Verdict)>,
     rng: u64,
     next_port: u16,
 }
@@ -170,6 +177,8 @@ impl Net {
             links: Vec::new(),
             interceptor: Interceptor::default(),
             max_chunk: 7,
+            defer_verdicts: false,
+            verdicts: Vec::new(),
             rng: 0x2545_f491_4f6c_dd1d,
             next_port: 40000,
         }
@@ -399,13 +408,28 @@ impl Net {
                         Some(j) => self.conns[j].proto.judge(lookup, self.now),
                         None => Verdict::NoSession,
                     };
-                    self.conns[id].proto.resolve_lookup(verdict, self.now);
+                    if self.defer_verdicts {
+                        self.verdicts.push((id, verdict));
+                    } else {
+                        self.conns[id].proto.resolve_lookup(verdict, self.now);
+                    }
                 }
                 _ => {}
             }
             self.conns[id].events.push(event);
         }
         progress
+    }
+
+    /// Hands the verdicts held back by [`Self::defer_verdicts`] to their connections, oldest
+    /// first; returns how many.
+    pub fn deliver_verdicts(&mut self) -> usize {
+        let verdicts = std::mem::take(&mut self.verdicts);
+        let n = verdicts.len();
+        for (id, verdict) in verdicts {
+            self.conns[id].proto.resolve_lookup(verdict, self.now);
+        }
+        n
     }
 
     /// Whether connection `id` is registered under `addrs` (Ceph's `lookup_conn`): by the

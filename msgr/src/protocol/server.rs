@@ -51,6 +51,15 @@ impl Protocol {
             (Step::SessionAccepting, Tag::SessionReconnect) => {
                 self.session_reconnect(payload(frame)?)
             }
+            (Step::Lookup(pending), tag) => {
+                // Nothing may come before our answer: a fault, but the lookup stays pending
+                // (a session may be on its way to us, see `fault_in`).
+                self.set_step(Step::Lookup(pending));
+                Err(FaultReason::UnexpectedFrame {
+                    tag,
+                    state: "SESSION_ACCEPTING",
+                })
+            }
             (step, tag) => Err(FaultReason::UnexpectedFrame {
                 tag,
                 state: step.name(),
@@ -213,6 +222,10 @@ impl Protocol {
                     _ => return,
                 }
             }
+            State::AwaitingVerdict { reason } => {
+                let reason = reason.clone();
+                return self.resolve_without_transport(verdict, reason, now);
+            }
             _ => {
                 warn!(
                     state = self.state_name(),
@@ -267,10 +280,34 @@ impl Protocol {
         self.set_step(next);
     }
 
-    /// Takes over a session handed off by [`Protocol::judge`].
+    /// The verdict for a lookup whose transport failed meanwhile ([`State::AwaitingVerdict`]).
+    /// A session handed over is kept, as Ceph's existing connection keeps its session when
+    /// the socket it took over fails: it faults like a lossless connection (§4.8), to STANDBY
+    /// or dialling the peer if it has something to send. Any other verdict closes.
+    fn resolve_without_transport(&mut self, verdict: Verdict, reason: FaultReason, now: Instant) {
+        let Verdict::Reuse(handoff) = verdict else {
+            debug!(%reason, "no session handed over: closing");
+            self.stop();
+            self.events.push_back(Event::Reset(reason));
+            return;
+        };
+        self.adopt(handoff);
+        info!(%reason, "took over a session whose new transport had already failed");
+        self.state = State::Standby;
+        self.events.push_back(Event::Faulted(reason));
+        let nothing_to_send = !self.session.has_queued() && self.keepalive.is_none();
+        if !(self.policy.standby && nothing_to_send) {
+            self.wake_from_standby(now);
+        }
+    }
+
+    /// Takes over a session handed off by [`Protocol::judge`]. Messages queued here before
+    /// it arrived (sent through the replaced connection once its session was on its way,
+    /// the messenger forwarding them) go after the session's own.
     fn adopt(&mut self, handoff: super::event::SessionHandoff) {
         let super::event::SessionHandoff(session, remote_reset) = handoff;
-        self.session = *session;
+        let early = std::mem::replace(&mut self.session, *session);
+        self.session.queue_after(early);
         if remote_reset {
             self.events.push_back(Event::RemoteReset);
         }

@@ -183,6 +183,15 @@ impl Session {
         out_seq
     }
 
+    /// Queues, after everything already here, the messages `later` had queued (new ones,
+    /// seq 0, in their order per priority). For a session taken over (§4.9, §4.10 row 9):
+    /// what was sent through the replaced connection meanwhile may already be on the new one.
+    pub fn queue_after(&mut self, later: Session) {
+        for (priority, msgs) in later.out_queue {
+            self.out_queue.entry(priority).or_default().extend(msgs);
+        }
+    }
+
     /// Drops every queued and unacknowledged message.
     pub fn discard_queues(&mut self) {
         self.out_queue.clear();

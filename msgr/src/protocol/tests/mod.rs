@@ -3,6 +3,7 @@
 
 mod capture;
 mod fuzz;
+mod handoff;
 mod handshake;
 mod judge;
 mod session;

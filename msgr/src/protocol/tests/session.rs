@@ -304,7 +304,7 @@ fn stale_connection_is_closed() {
     ));
 }
 
-fn peer_config(ip: &str, id: &str) -> Config {
+pub(super) fn peer_config(ip: &str, id: &str) -> Config {
     let mut cfg = Config::new(EntityName::new(EntityType::MON, id));
     cfg.gid = 0;
     cfg.addrs = EntityAddrvec::single(v2(ip, 0));
@@ -314,7 +314,7 @@ fn peer_config(ip: &str, id: &str) -> Config {
 }
 
 /// Node 0 and node 1 connections that are READY, and the messages each received.
-fn settle(net: &mut Net) -> (Vec<usize>, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+pub(super) fn settle(net: &mut Net) -> (Vec<usize>, Vec<Vec<u8>>, Vec<Vec<u8>>) {
     net.advance(Duration::from_secs(40));
     let ready: Vec<usize> = (0..net.conns.len())
         .filter(|&i| net.conns[i].proto.is_ready())
