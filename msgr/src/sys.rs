@@ -194,3 +194,21 @@ pub fn read_spare_vec(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
     unsafe { buf.set_len(buf.len() + n) };
     Ok(n)
 }
+
+/// CPUs the process may run on (the main thread's affinity mask, e.g. as `taskset` set it);
+/// 1 if it cannot be read.
+pub fn process_cpu_count() -> usize {
+    // SAFETY: cpu_set_t is a plain bitmask for which all-zero is valid (the empty set).
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    match syscall!(sched_getaffinity(
+        pid,
+        std::mem::size_of::<libc::cpu_set_t>(),
+        &mut set
+    )) {
+        // SAFETY: `set` was filled in by the kernel.
+        Ok(_) => (unsafe { libc::CPU_COUNT(&set) }) as usize,
+        Err(_) => 1,
+    }
+}

@@ -10,4 +10,5 @@ pub mod echo;
 pub mod flame;
 pub mod mon_bench;
 pub mod msgr_bench;
+pub mod report;
 pub mod stats;

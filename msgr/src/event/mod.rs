@@ -119,7 +119,9 @@ impl EventCenter {
             rx: bytes::BytesMut::new(),
             stopped: false,
             counters: CenterCounters::default(),
-            busy_poll: config.busy_poll.map(BusyPoll::new),
+            busy_poll: config
+                .busy_poll
+                .and_then(|b| BusyPoll::new(b, crate::sys::process_cpu_count())),
             locals: HashMap::new(),
         })
     }

@@ -546,9 +546,9 @@ impl EventCenter {
     }
 
     /// io_uring: starts the socket's next receive: into the handler's buffer if it wants
-    /// one; else, right after such a receive, a bridge read of one chunk into a buffer of
-    /// ours (so that a stream of large messages is not slurped into the ring and copied);
-    /// else the multishot ring receive. Nothing while paused.
+    /// one; else, right after such a receive or a full bridge read, a bridge read of one
+    /// chunk into a buffer of ours (so that a stream of large messages is not slurped into
+    /// the ring and copied); else the multishot ring receive. Nothing while paused.
     fn arm_uring_recv(&mut self, id: SocketId, after_direct: bool) {
         let Driver::Uring(d) = &mut self.driver else {
             return;
@@ -590,9 +590,13 @@ impl EventCenter {
         let bridge = std::mem::take(&mut s.bridge);
         match res {
             Ok(0) => self.fault(id, CloseReason::PeerClosed),
-            Ok(_) if bridge => {
+            Ok(n) if bridge => {
+                // A full bridge read means the stream is busy: keep reading chunks of our
+                // own (whole segments in them are not copied) instead of letting the ring
+                // slurp it; a short one means it drained: back to the ring.
+                let full = n == buf.capacity();
                 self.deliver(id, Bytes::from(buf));
-                self.arm_uring_recv(id, false);
+                self.arm_uring_recv(id, full);
             }
             Ok(n) => {
                 self.with_handler(id, |h, c| h.direct_done(c, id, buf, n));

@@ -13,11 +13,19 @@
 //! message: on a shared machine (other processes, or autogroup scheduling giving this one a
 //! single CPU) it is the steadier figure. The open-file limit is raised for many connections.
 //!
+//! Each cuttle run also reports how the bytes its SERVER messenger received reached their
+//! buffers (`Messenger::rx_copy_stats`, per received message, handshake and warm-up
+//! included): copied in user space, handed out as slices of the receive buffer, or read by
+//! the kernel straight into place (`server_rx` in JSON, with `rx_copied_bytes_per_msg`,
+//! `rx_shared_bytes_per_msg`, `rx_direct_bytes_per_msg`). `--busy-poll-us N` turns on
+//! `DriverConfig::busy_poll` for both cuttle messengers (the baselines are unaffected).
+//!
 //! ```text
 //! perf-msgr --size 4096 --depth 64                  # both drivers vs every baseline
 //! perf-msgr --size 64 --depth 4 --conns 1000 --secs 2 --baseline tokio,tokio_uring
 //! perf-msgr --size 64 --depth 256 --driver epoll --secs 5
 //! perf-msgr --size 4194304 --depth 4 --rounds 3 --json
+//! perf-msgr --size 64 --depth 1 --baseline raw_tcp --busy-poll-us 50   # ping-pong, spinning
 //! ```
 //!
 //! Profiling one side at a time (no baseline threads in the profile), with frame pointers:
@@ -34,8 +42,8 @@
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use cuttle_perf::msgr_bench::{
-    Baseline, LoadParams, Measured, RATIO_KEYS, Reply, fds_needed, load_average, machine, median,
-    params_json, raise_fd_limit, ratios, run_cuttle,
+    Baseline, CuttleTuning, LoadParams, Measured, RATIO_KEYS, Reply, fds_needed, load_average,
+    machine, median, params_json, raise_fd_limit, ratios, run_cuttle,
 };
 use msgr::DriverKind;
 use serde_json::{Map, Value, json};
@@ -107,6 +115,11 @@ struct Args {
     /// io_uring each worker provides 512 buffers of this size.
     #[arg(long)]
     recv_buf_size: Option<u32>,
+    /// cuttle's busy poll (DriverConfig::busy_poll; default off): before sleeping in the
+    /// kernel, each worker of both messengers polls without blocking for up to N
+    /// microseconds (adaptive: it stops spinning while it keeps finding nothing).
+    #[arg(long, value_name = "N")]
+    busy_poll_us: Option<u64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -136,16 +149,29 @@ fn ratio_line(v: &Value) -> String {
     )
 }
 
-/// Median throughput, latency and CPU cost of several runs.
+/// Median throughput, latency and CPU cost of several runs, and for cuttle the median
+/// receive-copy bytes per message of the server (null for the baselines).
 fn medians(runs: &[&Measured]) -> Value {
     let med =
         |f: &dyn Fn(&Measured) -> Option<f64>| median(runs.iter().filter_map(|r| f(r)).collect());
+    let rx = |i: usize| {
+        let v = med(&|r| {
+            r.server_rx.map(|x| {
+                let (c, s, d) = x.per_msg();
+                [c, s, d][i]
+            })
+        });
+        if v.is_nan() { Value::Null } else { json!(v) }
+    };
     json!({
         "msgs_per_sec": med(&|r| Some(r.report.msgs_per_sec())),
         "mb_per_sec": med(&|r| Some(r.report.mb_per_sec())),
         "latency_p50_us": med(&|r| Some(r.report.latency.p50)),
         "latency_p99_us": med(&|r| Some(r.report.latency.p99)),
         "cpu_us_per_msg": med(&Measured::cpu_us_per_msg),
+        "rx_copied_bytes_per_msg": rx(0),
+        "rx_shared_bytes_per_msg": rx(1),
+        "rx_direct_bytes_per_msg": rx(2),
     })
 }
 
@@ -280,6 +306,9 @@ fn main() -> anyhow::Result<()> {
     p.validate()?;
     raise_fd_limit(fds_needed(p.conns))?;
     let reply = Reply::from_size(a.reply_size);
+    let tuning = CuttleTuning {
+        busy_poll: a.busy_poll_us.map(std::time::Duration::from_micros),
+    };
     let drivers = match a.driver {
         Driver::Epoll => vec![DriverKind::Epoll],
         Driver::IoUring => vec![DriverKind::IoUring],
@@ -318,7 +347,7 @@ fn main() -> anyhow::Result<()> {
         }
         for &d in &drivers {
             results.push(
-                run_cuttle(d, &p, a.server_workers, reply)
+                run_cuttle(d, &p, a.server_workers, reply, tuning)
                     .with_context(|| format!("{d} run failed"))?,
             );
         }
@@ -372,10 +401,12 @@ fn main() -> anyhow::Result<()> {
             .collect();
         let mut machine = machine_before;
         machine["loadavg_after"] = json!(load_after);
+        let mut params = params_json("all", &p, a.server_workers, reply);
+        params["busy_poll_us"] = json!(a.busy_poll_us);
         let out = json!({
             "tool": "perf-msgr",
             "machine": machine,
-            "params": params_json("all", &p, a.server_workers, reply),
+            "params": params,
             "rounds": rounds_json,
             "summary": {
                 "baseline": (!raw_runs.is_empty()).then(|| medians(&raw_runs)),

@@ -16,10 +16,10 @@ use msgr::protocol::Policy;
 use msgr::wire::{AddrType, EntityAddr, EntityAddrvec, EntityName, EntityType, Features};
 use serde_json::Value;
 
-use super::measure::{CpuProbe, Measured};
+use super::measure::{CpuProbe, Measured, ServerRx};
 use super::params::{LoadParams, Reply, Tally, Window};
 use super::report::params_json;
-use super::server::{BenchServer, ServerConfig, check_driver, messenger_config};
+use super::server::{BenchServer, CuttleTuning, ServerConfig, check_driver, messenger_config};
 use super::{DRAIN_TIMEOUT, MSG_PERF_REPLY, MSG_PERF_REQUEST};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -127,11 +127,22 @@ pub fn run_client(
     p: &LoadParams,
     label: Value,
 ) -> anyhow::Result<Measured> {
+    run_client_tuned(driver, server, p, label, CuttleTuning::default())
+}
+
+/// [`run_client`] with cuttle-only settings for the client messenger.
+pub fn run_client_tuned(
+    driver: DriverKind,
+    server: &EntityAddrvec,
+    p: &LoadParams,
+    label: Value,
+    tuning: CuttleTuning,
+) -> anyhow::Result<Measured> {
     p.validate()?;
     let msgr = Messenger::new(
         EntityName::new(EntityType::CLIENT, "perf"),
         client_nonce(),
-        messenger_config(driver, p.threads, p.recv_buf_size),
+        messenger_config(driver, p.threads, p.recv_buf_size, tuning),
     );
     msgr.set_default_policy(Policy::lossy_client(Features::from_bits(0)));
     let shared = Arc::new(ClientShared {
@@ -156,6 +167,7 @@ pub fn run_client(
     Ok(Measured {
         report: all.into_report(label, &shared.window),
         cpu_s,
+        server_rx: None,
     })
 }
 
@@ -201,15 +213,17 @@ fn drive_client(
     Ok(())
 }
 
-/// A server and a client in one process on `driver`.
+/// A server and a client in one process on `driver`, both with `tuning`. The result
+/// carries the server's receive-copy statistics, and its params `busy_poll_us`.
 pub fn run_cuttle(
     driver: DriverKind,
     p: &LoadParams,
     server_workers: usize,
     reply: Reply,
+    tuning: CuttleTuning,
 ) -> anyhow::Result<Measured> {
     check_driver(driver)?;
-    let server = BenchServer::start(
+    let server = BenchServer::start_tuned(
         &ServerConfig {
             driver,
             workers: server_workers,
@@ -218,11 +232,19 @@ pub fn run_cuttle(
             recv_buf_size: p.recv_buf_size,
         },
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        tuning,
     )?;
-    let label = params_json(driver.as_str(), p, server_workers, reply);
-    let report = run_client(driver, &server.addrs(), p, label);
+    let mut label = params_json(driver.as_str(), p, server_workers, reply);
+    label["busy_poll_us"] = serde_json::json!(tuning.busy_poll_us());
+    let result = run_client_tuned(driver, &server.addrs(), p, label, tuning).map(|mut m| {
+        m.server_rx = Some(ServerRx {
+            messages: server.served().0,
+            stats: server.rx_copy_stats(),
+        });
+        m
+    });
     server.shutdown()?;
-    report
+    result
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
-//! A run's result ([`Measured`]: its report and the CPU time the process spent in the
-//! window) and the probe that reads that CPU time.
+//! A run's result ([`Measured`]: its report, the CPU time the process spent in the window
+//! and, for cuttle, how the server's received bytes reached their buffers) and the probe
+//! that reads that CPU time.
 
 use std::thread;
 use std::time::Instant;
 
+use msgr::frames::RxCopyStats;
 use serde_json::{Value, json};
 
 use super::params::Window;
@@ -18,6 +20,48 @@ pub struct Measured {
     /// if `/proc/self/stat` could not be read. On a shared machine this is the steadier
     /// figure: it does not count time spent waiting for a CPU.
     pub cpu_s: Option<f64>,
+    /// cuttle runs with their server in this process: the server messenger's receive-copy
+    /// statistics over the whole run. `None` for the baselines and a lone client.
+    pub server_rx: Option<ServerRx>,
+}
+
+/// The receive-copy statistics of a server messenger over a whole run (handshake and
+/// warm-up included) and the requests it received meanwhile.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerRx {
+    /// Requests the server received.
+    pub messages: u64,
+    /// Its [`Messenger::rx_copy_stats`](msgr::messenger::Messenger::rx_copy_stats).
+    pub stats: RxCopyStats,
+}
+
+impl ServerRx {
+    /// (copied, shared, direct) bytes per received message (0 without messages).
+    pub fn per_msg(&self) -> (f64, f64, f64) {
+        let per = |b: u64| match self.messages {
+            0 => 0.0,
+            n => b as f64 / n as f64,
+        };
+        (
+            per(self.stats.copied),
+            per(self.stats.shared),
+            per(self.stats.direct),
+        )
+    }
+
+    /// As JSON: totals and `rx_{copied,shared,direct}_bytes_per_msg`.
+    pub fn to_json(&self) -> Value {
+        let (c, s, d) = self.per_msg();
+        json!({
+            "messages": self.messages,
+            "copied_bytes": self.stats.copied,
+            "shared_bytes": self.stats.shared,
+            "direct_bytes": self.stats.direct,
+            "rx_copied_bytes_per_msg": c,
+            "rx_shared_bytes_per_msg": s,
+            "rx_direct_bytes_per_msg": d,
+        })
+    }
 }
 
 impl Measured {
@@ -37,7 +81,8 @@ impl Measured {
         self.report.params["transport"].as_str().unwrap_or("?")
     }
 
-    /// The report as JSON, with a `cpu` object.
+    /// The report as JSON, with a `cpu` object and `server_rx` (see [`ServerRx::to_json`];
+    /// null when not measured).
     pub fn to_json(&self) -> Value {
         let mut v = self.report.to_json();
         v["cpu"] = json!({
@@ -45,18 +90,23 @@ impl Measured {
             "cores": self.cpu_cores(),
             "us_per_msg": self.cpu_us_per_msg(),
         });
+        v["server_rx"] = self.server_rx.map_or(Value::Null, |r| r.to_json());
         v
     }
 
-    /// The report as text, with a CPU line.
+    /// The report as text, with a CPU line and a server receive-copy line.
     pub fn to_text(&self) -> String {
-        match (self.cpu_cores(), self.cpu_us_per_msg()) {
-            (Some(cores), Some(per)) => format!(
-                "{}\n  cpu: {cores:.2} cores busy, {per:.2} us per message",
-                self.report.to_text()
-            ),
-            _ => self.report.to_text(),
+        let mut s = self.report.to_text();
+        if let (Some(cores), Some(per)) = (self.cpu_cores(), self.cpu_us_per_msg()) {
+            s += &format!("\n  cpu: {cores:.2} cores busy, {per:.2} us per message");
         }
+        if let Some(rx) = self.server_rx {
+            let (c, sh, d) = rx.per_msg();
+            s += &format!(
+                "\n  server rx bytes/msg: {c:.1} copied, {sh:.1} shared (zero copy), {d:.1} direct (zero copy)"
+            );
+        }
+        s
     }
 }
 

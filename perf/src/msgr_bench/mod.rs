@@ -40,13 +40,13 @@ mod tokio_baseline;
 mod uring_baseline;
 
 pub use baseline::{Baseline, RAW_TCP_MAX_CONNS};
-pub use client::{run_client, run_cuttle};
+pub use client::{run_client, run_client_tuned, run_cuttle};
 pub use limits::{fds_needed, raise_fd_limit};
-pub use measure::Measured;
+pub use measure::{Measured, ServerRx};
 pub use params::{LoadParams, Reply};
 pub use raw_tcp::run_raw_tcp;
 pub use report::{RATIO_KEYS, load_average, machine, median, params_json, ratios};
-pub use server::{BenchServer, ServerConfig, check_driver};
+pub use server::{BenchServer, CuttleTuning, ServerConfig, check_driver};
 pub use tokio_baseline::run_tokio;
 pub use uring_baseline::run_tokio_uring;
 

@@ -149,6 +149,7 @@ pub fn run_raw_tcp(
     Ok(Measured {
         report: all.into_report(label, &window),
         cpu_s: cpu.finish(),
+        server_rx: None,
     })
 }
 

@@ -4,8 +4,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
+use msgr::frames::RxCopyStats;
 use msgr::messages::{Message, MsgHeader2, RawMessage};
 use msgr::messenger::{Connection, Dispatcher, Incoming, Messenger, MessengerConfig};
 use msgr::protocol::Policy;
@@ -15,15 +17,32 @@ use msgr::{DriverConfig, DriverKind, NetworkStack, StackConfig};
 use super::params::Reply;
 use super::{MSG_PERF_REPLY, MSG_PERF_REQUEST};
 
+/// cuttle-only settings of a run beyond [`LoadParams`](super::LoadParams), applied to both
+/// the server's and the client's messenger. `Default`: all off, as in a product build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CuttleTuning {
+    /// [`DriverConfig::busy_poll`]: spin up to this long before sleeping in the kernel.
+    pub busy_poll: Option<Duration>,
+}
+
+impl CuttleTuning {
+    /// `busy_poll` in whole microseconds, for a report's `params` (`None`: off).
+    pub fn busy_poll_us(&self) -> Option<u64> {
+        self.busy_poll.map(|d| d.as_micros() as u64)
+    }
+}
+
 pub(super) fn messenger_config(
     driver: DriverKind,
     workers: usize,
     recv_buf_size: Option<u32>,
+    tuning: CuttleTuning,
 ) -> MessengerConfig {
     let mut driver = DriverConfig::with_kind(driver);
     if let Some(n) = recv_buf_size {
         driver.recv_buf_size = n;
     }
+    driver.busy_poll = tuning.busy_poll;
     MessengerConfig {
         stack: StackConfig {
             workers,
@@ -119,11 +138,20 @@ pub struct BenchServer {
 impl BenchServer {
     /// Binds `bind` (port 0: any free port) and starts serving.
     pub fn start(cfg: &ServerConfig, bind: SocketAddr) -> anyhow::Result<BenchServer> {
+        BenchServer::start_tuned(cfg, bind, CuttleTuning::default())
+    }
+
+    /// [`Self::start`] with cuttle-only settings.
+    pub fn start_tuned(
+        cfg: &ServerConfig,
+        bind: SocketAddr,
+        tuning: CuttleTuning,
+    ) -> anyhow::Result<BenchServer> {
         anyhow::ensure!(cfg.workers > 0, "the server needs a worker");
         let msgr = Messenger::new(
             EntityName::new(EntityType::OSD, "0"),
             cfg.nonce,
-            messenger_config(cfg.driver, cfg.workers, cfg.recv_buf_size),
+            messenger_config(cfg.driver, cfg.workers, cfg.recv_buf_size, tuning),
         );
         msgr.set_default_policy(Policy::stateless_server(Features::from_bits(0)));
         let stats = Arc::new(ServerStats::default());
@@ -151,6 +179,12 @@ impl BenchServer {
             self.stats.messages.load(Ordering::Relaxed),
             self.stats.bytes.load(Ordering::Relaxed),
         )
+    }
+
+    /// How the bytes of the requests received so far reached their buffers (the server
+    /// messenger's [`Messenger::rx_copy_stats`]).
+    pub fn rx_copy_stats(&self) -> RxCopyStats {
+        self.msgr.rx_copy_stats()
     }
 
     /// Closes every connection and joins the threads.

@@ -194,6 +194,7 @@ pub fn run_tokio(p: &LoadParams, server_workers: usize, reply: Reply) -> anyhow:
     Ok(Measured {
         report: all.into_report(label, &window),
         cpu_s: cpu.finish(),
+        server_rx: None,
     })
 }
 

@@ -205,6 +205,7 @@ pub fn run_tokio_uring(
     Ok(Measured {
         report: all.into_report(label, &window),
         cpu_s: cpu.finish(),
+        server_rx: None,
     })
 }
 
