@@ -85,6 +85,10 @@ struct Args {
     /// Unmeasured seconds before each point (handshakes, slow start).
     #[arg(long, default_value_t = 0.5)]
     warmup: f64,
+    /// Opt-in busy polling (DriverConfig::busy_poll) of cuttle's client and responder, in
+    /// µs of spin before sleeping; 0 = off (the default).
+    #[arg(long, default_value_t = 0)]
+    busy_poll_us: u64,
     /// Event driver of cuttle's client and responder.
     #[arg(long, value_enum, default_value = "epoll")]
     driver: Driver,
@@ -131,6 +135,7 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let a = Args::parse();
+    mon_bench::set_busy_poll_us(a.busy_poll_us);
     let driver = match a.driver {
         Driver::Epoll => DriverKind::Epoll,
         Driver::IoUring => DriverKind::IoUring,

@@ -56,12 +56,31 @@ impl fmt::Display for Target {
     }
 }
 
+/// Busy-poll budget (µs) for every cuttle messenger of this process, 0 = off
+/// (`--busy-poll-us`; the responder child is given the same flag).
+static BUSY_POLL_US: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sets the busy-poll budget of the cuttle messengers this process creates (0 = off).
+pub fn set_busy_poll_us(us: u64) {
+    BUSY_POLL_US.store(us, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The busy-poll budget set with [`set_busy_poll_us`].
+pub fn busy_poll_us() -> u64 {
+    BUSY_POLL_US.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A messenger configuration with `workers` workers on `driver`, defaults otherwise.
 pub(crate) fn messenger_config(driver: DriverKind, workers: usize) -> MessengerConfig {
+    let mut driver = DriverConfig::with_kind(driver);
+    driver.busy_poll = match busy_poll_us() {
+        0 => None,
+        us => Some(std::time::Duration::from_micros(us)),
+    };
     MessengerConfig {
         stack: StackConfig {
             workers,
-            driver: DriverConfig::with_kind(driver),
+            driver,
             cpus: Vec::new(),
         },
         ..MessengerConfig::default()

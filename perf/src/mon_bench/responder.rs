@@ -149,6 +149,7 @@ impl ResponderProcess {
         let mut child = Command::new(exe)
             .args(["--serve", "127.0.0.1:0", "--driver", driver.as_str()])
             .args(["--server-workers", &workers.to_string()])
+            .args(["--busy-poll-us", &super::busy_poll_us().to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

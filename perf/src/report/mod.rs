@@ -110,6 +110,8 @@ pub struct CephPart {
     pub down: String,
     /// `perf-mon`: ceph-mon and cuttle's responder.
     pub mon: Step<MonRun>,
+    /// `perf-mon` again with busy polling on in cuttle's client and responder.
+    pub mon_busy: Step<MonRun>,
     /// `rados-peer`: the rados crate's client against the same mon.
     pub rados: Step<Vec<RadosRow>>,
 }

@@ -254,7 +254,10 @@ fn ceph_part(plan: &Plan) -> CephPart {
     mon_args.push(spec.conf().display().to_string());
     mon_args.extend(plan.window_args());
     mon_args.push("--json".into());
+    let mut busy_args = mon_args.clone();
+    busy_args.extend(words(&format!("--busy-poll-us {BUSY_POLL_US}")));
     let mon_cmd = plan.tool("perf-mon", mon_args);
+    let mon_busy_cmd = plan.tool("perf-mon", busy_args);
     let mut rados_args = words(&format!(
         "--mon {} --conns {conns} --depth {depth} --threads 1",
         spec.mon_addr()
@@ -272,6 +275,7 @@ fn ceph_part(plan: &Plan) -> CephPart {
             up: Step::skipped(spec.up().display(), why),
             down,
             mon: Step::skipped(mon_cmd.display(), why),
+            mon_busy: Step::skipped(mon_busy_cmd.display(), why),
             rados: Step::skipped(rados_cmd.display(), why),
         };
     }
@@ -294,10 +298,16 @@ fn ceph_part(plan: &Plan) -> CephPart {
             up,
             down,
             mon: Step::skipped(mon_cmd.display(), why),
+            mon_busy: Step::skipped(mon_busy_cmd.display(), why),
             rados: Step::skipped(rados_cmd.display(), why),
         };
     };
     let mon = run_step(&mon_cmd, plan.limit(2 * MON_CONNS.len()), model::parse_mon);
+    let mon_busy = run_step(
+        &mon_busy_cmd,
+        plan.limit(2 * MON_CONNS.len()),
+        model::parse_mon,
+    );
     let rados = if plan.rados_peer.is_file() {
         run_step(&rados_cmd, plan.limit(MON_CONNS.len()), model::parse_rados)
     } else {
@@ -314,6 +324,7 @@ fn ceph_part(plan: &Plan) -> CephPart {
         up,
         down,
         mon,
+        mon_busy,
         rados,
     }
 }

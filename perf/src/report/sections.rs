@@ -299,7 +299,7 @@ fn server_name(target: &str) -> &str {
     }
 }
 
-fn mon_table(run: &MonRun, all: &[Target]) -> String {
+fn mon_table(run: &MonRun, all: &[Target], tag: &str) -> String {
     let mut rows = Vec::new();
     for c in run.conns() {
         let base = run.point("ceph", c);
@@ -320,7 +320,7 @@ fn mon_table(run: &MonRun, all: &[Target]) -> String {
                 vs(&|x| Some(x.p99_us)),
                 fmt_2(p.server_cpu_us_per_req),
                 vs(&|x| x.server_cpu_us_per_req),
-                target_cell(all, Section::Mon, &format!("{c}:{}", p.target)),
+                target_cell(all, Section::Mon, &format!("{c}:{}{tag}", p.target)),
             ]);
         }
     }
@@ -412,7 +412,16 @@ fn mon(r: &Report, all: &[Target]) -> String {
              mon-like responder, {depth} requests in flight per connection. Server CPU is \
              the server process's utime + stime over the window, per request.\n\n"
         );
-        out += &mon_table(run, all);
+        out += &mon_table(run, all, "");
+    }
+    out += &format!(
+        "\n### The same, with busy polling ({BUSY_POLL_US} µs) in cuttle's client and responder\n\n"
+    );
+    out += &not_run(&c.mon_busy);
+    if let Some(run) = c.mon_busy.done() {
+        out += "`DriverConfig::busy_poll` on in both cuttle messengers (the ceph-mon rows are \
+                measured again with that client); spinning counts as server CPU.\n\n";
+        out += &mon_table(run, all, " (busy poll)");
     }
     out += "\n### rados-rs client vs cuttle client, same ceph-mon\n\n";
     out += &not_run(&c.rados);
@@ -423,7 +432,13 @@ fn mon(r: &Report, all: &[Target]) -> String {
         out += &rados_table(c.mon.done(), rows);
     }
     out += "\n";
-    out += &commands(&[&c.up.command, &c.mon.command, &c.rados.command, &c.down]);
+    out += &commands(&[
+        &c.up.command,
+        &c.mon.command,
+        &c.mon_busy.command,
+        &c.rados.command,
+        &c.down,
+    ]);
     out
 }
 
@@ -606,6 +621,7 @@ mod tests {
             up: Step::skipped("up.sh 1 0".into(), "--skip-ceph"),
             down: "down.sh".into(),
             mon: Step::skipped("perf-mon".into(), "--skip-ceph"),
+            mon_busy: Step::skipped("perf-mon --busy-poll-us 50".into(), "--skip-ceph"),
             rados: Step::skipped("rados-peer".into(), "--skip-ceph"),
         }
     }
@@ -618,7 +634,9 @@ mod tests {
         assert!(text.contains("_skipped: --skip-ceph_"), "{text}");
         assert!(!text.contains("| conns |"), "{text}");
         assert!(
-            text.contains("```sh\nup.sh 1 0\nperf-mon\nrados-peer\ndown.sh\n```"),
+            text.contains(
+                "```sh\nup.sh 1 0\nperf-mon\nperf-mon --busy-poll-us 50\nrados-peer\ndown.sh\n```"
+            ),
             "{text}"
         );
         let text = render(Section::Alloc, &r, &all);
@@ -706,6 +724,7 @@ mod tests {
             up: done(()),
             down: "down.sh".into(),
             mon: done(mon),
+            mon_busy: Step::skipped("perf-mon --busy-poll-us 50".into(), "not in this test"),
             rados: done(vec![RadosRow {
                 conns: 4,
                 depth: 16,

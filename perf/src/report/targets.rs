@@ -2,7 +2,7 @@
 //! [`Verdict`]), and the list of every target the report checks ([`collect`]), read from
 //! the runs' figures only.
 
-use super::model::{Metric, Outcome, Step, ratio};
+use super::model::{Metric, MonRun, Outcome, Step, ratio};
 use super::{Report, Section};
 
 /// How a figure must compare with the threshold.
@@ -292,8 +292,13 @@ fn step_conns(command: &str) -> String {
 pub const MON_CONNS: [u64; 3] = [1, 4, 16];
 
 fn mon_targets(r: &Report, v: &mut Vec<Target>) {
-    let run = r.ceph.mon.done();
-    let why = r.ceph.mon.outcome.why_not().unwrap_or_default();
+    mon_step_targets(&r.ceph.mon, "", v);
+    mon_step_targets(&r.ceph.mon_busy, " (busy poll)", v);
+}
+
+fn mon_step_targets(step: &Step<MonRun>, tag: &str, v: &mut Vec<Target>) {
+    let run = step.done();
+    let why = step.outcome.why_not().unwrap_or_default();
     for c in MON_CONNS {
         let pair = run
             .and_then(|m| Some((m.point("cuttle", c)?, m.point("ceph", c)?)))
@@ -317,9 +322,9 @@ fn mon_targets(r: &Report, v: &mut Vec<Target>) {
         let mut t = |what: &str, cmp, threshold, measured| {
             v.push(Target {
                 section: Section::Mon,
-                row: format!("{c}:cuttle"),
+                row: format!("{c}:cuttle{tag}"),
                 what: format!(
-                    "{}: cuttle responder {what} ÷ ceph-mon",
+                    "{}{tag}: cuttle responder {what} ÷ ceph-mon",
                     conns_label(&c.to_string())
                 ),
                 cmp,
