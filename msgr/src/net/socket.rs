@@ -18,6 +18,8 @@ const MAX_READS_PER_EVENT: usize = 16;
 /// Smallest read offered to the kernel (epoll): below it the receive buffer is topped up.
 /// Reads take all the spare room of the receive buffer, up to a whole fresh chunk.
 const RX_READ_MIN: usize = 4096;
+/// io_uring: one-shot reads after a direct receive before returning to the multishot ring.
+const BRIDGE_READS: u8 = 16;
 /// Smallest allocation of a fresh receive buffer.
 const RX_CHUNK_MIN: usize = 64 * 1024;
 /// Segments up to this size are copied into the socket's tail buffer rather than queued as
@@ -540,16 +542,17 @@ impl EventCenter {
                 let e = io::Error::new(e.kind(), e.to_string());
                 self.fault(id, CloseReason::Error(e));
             }
-            _ => self.arm_uring_recv(id, false),
+            _ => self.arm_uring_recv(id),
         }
         true
     }
 
     /// io_uring: starts the socket's next receive: into the handler's buffer if it wants
-    /// one; else, right after such a receive or a full bridge read, a bridge read of one
-    /// chunk into a buffer of ours (so that a stream of large messages is not slurped into
-    /// the ring and copied); else the multishot ring receive. Nothing while paused.
-    fn arm_uring_recv(&mut self, id: SocketId, after_direct: bool) {
+    /// one; else, for a while after such a receive ([`BRIDGE_READS`] reads), a bridge read
+    /// of one chunk into a buffer of ours: a multishot receive armed while megabytes wait in
+    /// the socket would slurp them all into the ring, to be copied out; else the multishot
+    /// ring receive. Nothing while paused.
+    fn arm_uring_recv(&mut self, id: SocketId) {
         let Driver::Uring(d) = &mut self.driver else {
             return;
         };
@@ -560,14 +563,19 @@ impl EventCenter {
             return;
         }
         let buf = s.handler.as_mut().and_then(|h| h.take_direct_buf());
-        s.bridge = buf.is_none() && after_direct;
+        s.bridge = false;
         let armed = match buf {
-            Some(buf) => d
-                .sock_recv_into(id, s.stream.clone(), buf)
-                .map(|k| s.direct_op = Some(k)),
-            None if after_direct => d
-                .sock_recv_one(id, s.stream.clone(), Vec::with_capacity(RX_CHUNK_MIN))
-                .map(|k| s.direct_op = Some(k)),
+            Some(buf) => {
+                s.bridge_left = BRIDGE_READS;
+                d.sock_recv_into(id, s.stream.clone(), buf)
+                    .map(|k| s.direct_op = Some(k))
+            }
+            None if s.bridge_left > 0 => {
+                s.bridge_left -= 1;
+                s.bridge = true;
+                d.sock_recv_one(id, s.stream.clone(), Vec::with_capacity(RX_CHUNK_MIN))
+                    .map(|k| s.direct_op = Some(k))
+            }
             None => d
                 .sock_recv(id, s.stream.clone())
                 .map(|k| s.recv_op = Some(k)),
@@ -590,17 +598,13 @@ impl EventCenter {
         let bridge = std::mem::take(&mut s.bridge);
         match res {
             Ok(0) => self.fault(id, CloseReason::PeerClosed),
-            Ok(n) if bridge => {
-                // A full bridge read means the stream is busy: keep reading chunks of our
-                // own (whole segments in them are not copied) instead of letting the ring
-                // slurp it; a short one means it drained: back to the ring.
-                let full = n == buf.capacity();
+            Ok(_) if bridge => {
                 self.deliver(id, Bytes::from(buf));
-                self.arm_uring_recv(id, full);
+                self.arm_uring_recv(id);
             }
             Ok(n) => {
                 self.with_handler(id, |h, c| h.direct_done(c, id, buf, n));
-                self.arm_uring_recv(id, true);
+                self.arm_uring_recv(id);
             }
             Err(e) => self.fault(id, CloseReason::Error(e)),
         }

@@ -39,6 +39,8 @@ pub(crate) struct Socket {
     /// io_uring: the receive in `direct_op` is a bridge read (into a buffer of ours, after a
     /// direct receive) rather than into the handler's buffer.
     pub(crate) bridge: bool,
+    /// io_uring: bridge reads left before going back to the multishot ring receive.
+    pub(crate) bridge_left: u8,
     /// Receiving is paused (back-pressure): no reads (epoll), no receive op (io_uring).
     pub(crate) recv_paused: bool,
 }
@@ -63,6 +65,7 @@ impl Socket {
             draining: None,
             direct_op: None,
             bridge: false,
+            bridge_left: 0,
             recv_paused: false,
         }
     }
