@@ -138,6 +138,8 @@ pub struct Report {
     pub pipelined: Step<MsgrRun>,
     /// 3.
     pub small: Step<MsgrRun>,
+    /// 3, again with busy polling in cuttle's messengers.
+    pub small_busy: Step<MsgrRun>,
     /// 4.
     pub large: Step<MsgrRun>,
     /// 5: one step per connection count.

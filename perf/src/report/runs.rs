@@ -149,6 +149,14 @@ pub fn run(plan: &Plan, progress: &mut dyn FnMut(String)) -> Report {
     let pipelined = plan.msgr_step(&msgr_load(4096, 64, 1, ALL_BASELINES), false);
     note(3, "64 B, depth 256");
     let small = plan.msgr_step(&msgr_load(64, 256, 1, ALL_BASELINES), false);
+    note(3, "64 B, depth 256, busy poll");
+    let small_busy = plan.msgr_step(
+        &format!(
+            "{} --busy-poll-us {BUSY_POLL_US}",
+            msgr_load(64, 256, 1, "raw_tcp")
+        ),
+        false,
+    );
     note(4, "4 MiB, depth 4");
     let large = plan.msgr_step(&msgr_load(4 << 20, 4, 1, ALL_BASELINES), false);
     let many = MANY_CONNS
@@ -231,6 +239,7 @@ pub fn run(plan: &Plan, progress: &mut dyn FnMut(String)) -> Report {
         },
         pipelined,
         small,
+        small_busy,
         large,
         many,
         alloc,

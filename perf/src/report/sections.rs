@@ -145,8 +145,16 @@ fn small(r: &Report, all: &[Target]) -> String {
         },
     ];
     let mut out = msgr_section(Section::Small, &r.small, &cols, all);
+    out +=
+        &format!("\n### The same with busy polling ({BUSY_POLL_US} µs) in cuttle's messengers\n\n");
+    out += &load_line(&[&r.small_busy]);
+    out += &not_run(&r.small_busy);
+    if let Some(run) = r.small_busy.done() {
+        out += "\n";
+        out += &msgr_table(run, &cols[..1], Section::Small, "busy:", all);
+    }
     out += "\n";
-    out += &commands(&[&r.small.command]);
+    out += &commands(&[&r.small.command, &r.small_busy.command]);
     out
 }
 
@@ -594,6 +602,7 @@ mod tests {
             },
             pipelined: run(1, &base),
             small: run(1, &base),
+            small_busy: run(1, &base),
             large: run(1, &base),
             many: vec![
                 run(

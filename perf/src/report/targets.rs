@@ -188,6 +188,20 @@ pub fn collect(r: &Report) -> Vec<Target> {
     }
     for d in DRIVERS {
         v.push(target(
+            Section::Small,
+            format!("busy:{d}"),
+            format!(
+                "cuttle {d} msg/s, busy poll {} µs",
+                super::runs::BUSY_POLL_US
+            ),
+            Cmp::AtLeast,
+            1_000_000.0,
+            Unit::MsgsPerSec,
+            msgr_figure(&r.small_busy, d, |row| Some(row.msgs_per_sec)),
+        ));
+    }
+    for d in DRIVERS {
+        v.push(target(
             Section::Large,
             d.into(),
             format!("cuttle {d} bytes/s ÷ raw_tcp"),
