@@ -22,11 +22,9 @@ pub mod responder;
 pub mod run;
 
 use std::fmt;
-use std::thread;
 
 use msgr::messenger::MessengerConfig;
-use msgr::{DriverConfig, DriverKind, NetworkStack, StackConfig};
-use serde_json::{Value, json};
+use msgr::{DriverConfig, DriverKind, StackConfig};
 
 pub use report::{Point, Report, ServerInfo};
 pub use run::{CephSource, Params, run};
@@ -87,53 +85,5 @@ pub(crate) fn messenger_config(driver: DriverKind, workers: usize) -> MessengerC
     }
 }
 
-/// Fails if the kernel would not give `driver` (io_uring silently falls back to epoll):
-/// starts a one-worker stack and asks it.
-pub fn check_driver(driver: DriverKind) -> anyhow::Result<()> {
-    let mut stack = NetworkStack::start(&StackConfig {
-        workers: 1,
-        driver: DriverConfig::with_kind(driver),
-        cpus: Vec::new(),
-    })?;
-    let actual = stack.workers()[0].driver();
-    stack.stop()?;
-    anyhow::ensure!(
-        actual == driver,
-        "asked for {driver} but the kernel gave {actual}"
-    );
-    Ok(())
-}
-
-fn read_trimmed(path: &str) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_owned())
-}
-
-/// `/proc/loadavg`'s 1, 5 and 15 minute averages.
-pub fn load_average() -> Vec<f64> {
-    read_trimmed("/proc/loadavg")
-        .map(|s| {
-            s.split_whitespace()
-                .take(3)
-                .filter_map(|x| x.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The machine a run happened on: CPUs, model, kernel, load averages.
-pub fn machine() -> Value {
-    let model = read_trimmed("/proc/cpuinfo").and_then(|s| {
-        s.lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split(':').nth(1))
-            .map(|m| m.trim().to_owned())
-    });
-    json!({
-        "cpus": thread::available_parallelism().map_or(0, |n| n.get()),
-        "cpu_model": model,
-        "kernel": read_trimmed("/proc/sys/kernel/osrelease"),
-        "loadavg": load_average(),
-    })
-}
+// The driver check and the machine description are perf-msgr's.
+pub use crate::msgr_bench::{check_driver, load_average, machine};
