@@ -120,6 +120,10 @@ struct Args {
     /// microseconds (adaptive: it stops spinning while it keeps finding nothing).
     #[arg(long, value_name = "N")]
     busy_poll_us: Option<u64>,
+    /// Pin cuttle's client workers to CPU 0 and its server workers to CPU 1 (StackConfig::cpus),
+    /// e.g. to keep the scheduler from stacking both on one CPU; the baselines stay unpinned.
+    #[arg(long)]
+    pin_split: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -308,6 +312,7 @@ fn main() -> anyhow::Result<()> {
     let reply = Reply::from_size(a.reply_size);
     let tuning = CuttleTuning {
         busy_poll: a.busy_poll_us.map(std::time::Duration::from_micros),
+        pin_split: a.pin_split,
     };
     let drivers = match a.driver {
         Driver::Epoll => vec![DriverKind::Epoll],

@@ -19,7 +19,9 @@ use serde_json::Value;
 use super::measure::{CpuProbe, Measured, ServerRx};
 use super::params::{LoadParams, Reply, Tally, Window};
 use super::report::params_json;
-use super::server::{BenchServer, CuttleTuning, ServerConfig, check_driver, messenger_config};
+use super::server::{
+    BenchServer, CuttleTuning, ServerConfig, Side, check_driver, messenger_config,
+};
 use super::{DRAIN_TIMEOUT, MSG_PERF_REPLY, MSG_PERF_REQUEST};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -142,7 +144,7 @@ pub fn run_client_tuned(
     let msgr = Messenger::new(
         EntityName::new(EntityType::CLIENT, "perf"),
         client_nonce(),
-        messenger_config(driver, p.threads, p.recv_buf_size, tuning),
+        messenger_config(driver, p.threads, p.recv_buf_size, tuning, Side::Client),
     );
     msgr.set_default_policy(Policy::lossy_client(Features::from_bits(0)));
     let shared = Arc::new(ClientShared {

@@ -23,6 +23,9 @@ use super::{MSG_PERF_REPLY, MSG_PERF_REQUEST};
 pub struct CuttleTuning {
     /// [`DriverConfig::busy_poll`]: spin up to this long before sleeping in the kernel.
     pub busy_poll: Option<Duration>,
+    /// Pin the client messenger's workers to CPU 0 and the server's to CPU 1
+    /// ([`StackConfig::cpus`]), instead of leaving placement to the scheduler.
+    pub pin_split: bool,
 }
 
 impl CuttleTuning {
@@ -32,11 +35,19 @@ impl CuttleTuning {
     }
 }
 
+/// Which messenger of the pair a configuration is for (its CPU with `pin_split`).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Side {
+    Client = 0,
+    Server = 1,
+}
+
 pub(super) fn messenger_config(
     driver: DriverKind,
     workers: usize,
     recv_buf_size: Option<u32>,
     tuning: CuttleTuning,
+    side: Side,
 ) -> MessengerConfig {
     let mut driver = DriverConfig::with_kind(driver);
     if let Some(n) = recv_buf_size {
@@ -47,7 +58,11 @@ pub(super) fn messenger_config(
         stack: StackConfig {
             workers,
             driver,
-            cpus: Vec::new(),
+            cpus: if tuning.pin_split {
+                vec![side as usize]
+            } else {
+                Vec::new()
+            },
         },
         ..MessengerConfig::default()
     }
@@ -151,7 +166,13 @@ impl BenchServer {
         let msgr = Messenger::new(
             EntityName::new(EntityType::OSD, "0"),
             cfg.nonce,
-            messenger_config(cfg.driver, cfg.workers, cfg.recv_buf_size, tuning),
+            messenger_config(
+                cfg.driver,
+                cfg.workers,
+                cfg.recv_buf_size,
+                tuning,
+                Side::Server,
+            ),
         );
         msgr.set_default_policy(Policy::stateless_server(Features::from_bits(0)));
         let stats = Arc::new(ServerStats::default());
