@@ -63,7 +63,7 @@ impl Dispatcher for FakeMon {
         match &msg.message {
             Message::MonGetMap(_) => conn.send(
                 &MMonMap {
-                    monmap: self.map.clone(),
+                    monmap: Box::new(self.map.clone()),
                 },
                 0,
             ),
@@ -75,7 +75,7 @@ impl Dispatcher for FakeMon {
                 {
                     conn.send(
                         &MMonMap {
-                            monmap: self.map.clone(),
+                            monmap: Box::new(self.map.clone()),
                         },
                         0,
                     );

@@ -30,8 +30,9 @@ impl CephMessage for MMonGetMap {
 /// must hold exactly the map's envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MMonMap {
-    /// The map.
-    pub monmap: MonMap,
+    /// The map. Boxed: a MonMap is large, and [`Message`](super::Message) is as large as its largest
+    /// variant; every received message moves through it.
+    pub monmap: Box<MonMap>,
 }
 
 impl CephMessage for MMonMap {
@@ -60,7 +61,9 @@ impl CephMessage for MMonMap {
             let mut bl = r.sub_reader(len, "MMonMap.monmapbl")?;
             let monmap = MonMap::decode(&mut bl)?;
             bl.expect_end("MMonMap.monmapbl")?;
-            Ok(Self { monmap })
+            Ok(Self {
+                monmap: Box::new(monmap),
+            })
         })
     }
 }
@@ -129,7 +132,7 @@ mod tests {
         assert_eq!(front.len(), 170);
         let raw = raw_of::<MMonMap>(1, 1, &front, &[]);
         let msg = MMonMap::from_raw(&raw).unwrap();
-        assert_eq!(msg.monmap, spec_map());
+        assert_eq!(*msg.monmap, spec_map());
         assert_eq!(msg.to_raw(Features::EMPTY).front, front);
     }
 
@@ -242,7 +245,7 @@ mod tests {
     proptest! {
         #[test]
         fn roundtrips(monmap in arb_monmap()) {
-            let msg = MMonMap { monmap };
+            let msg = MMonMap { monmap: Box::new(monmap) };
             check_roundtrip(&msg)?;
             check_prefixes_fail(&msg)?;
             check_roundtrip(&MMonGetMap)?;
