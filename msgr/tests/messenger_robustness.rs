@@ -550,8 +550,7 @@ impl Gated {
         });
         let read_size = cfg.stack.driver.recv_buf_size as usize;
         let batch = match kind {
-            // An epoll read fills the receive buffer's spare room: up to a 64 KiB chunk.
-            DriverKind::Epoll => read_size.max(64 << 10),
+            DriverKind::Epoll => read_size,
             DriverKind::IoUring => usize::from(RING) * read_size,
         };
         let msgr = Messenger::new(EntityName::new(EntityType::OSD, "0"), 2000, cfg);
@@ -634,8 +633,7 @@ impl Gated {
 /// arrives exactly once and in order.
 ///
 /// "One read batch" differs by driver. epoll checks the pause before every read, so at most
-/// the rest of one read (up to 64 KiB, the receive buffer's chunk) follows the message that
-/// crossed the limit. io_uring delivers every
+/// one 16 KiB read follows the message that crossed the limit. io_uring delivers every
 /// completion already reaped, and completions keep coming until the cancel of the multishot
 /// receive takes effect: up to the whole provided-buffer ring. The ring is cut to 64 buffers
 /// (1 MiB) here so that this bound stays under 2 MiB; with the default 512 it is 8 MiB.

@@ -81,6 +81,19 @@ impl UringDriver {
         Ok(d)
     }
 
+    /// Hands queued submissions to the kernel now (one `io_uring_enter`, no wait), e.g. so that
+    /// a send starts before the rest of a batch of completions is handled.
+    pub(crate) fn submit_now(&mut self) -> io::Result<()> {
+        if self.ring.submission().is_empty() {
+            return Ok(());
+        }
+        match self.ring.submit() {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Queues one SQE, flushing the submission queue to the kernel if it is full.
     ///
     /// Callers guarantee that every buffer the entry points at is owned by the op stored under
