@@ -12,3 +12,11 @@ pub mod mon_bench;
 pub mod msgr_bench;
 pub mod report;
 pub mod stats;
+
+/// Logs to stderr, filtered by `RUST_LOG` (every tool's first call).
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -661,10 +661,7 @@ impl Outcome {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    cuttle_perf::init_tracing();
     let a = Args::parse();
     anyhow::ensure!(
         alloc_count::is_installed(),

@@ -71,9 +71,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    cuttle_perf::init_tracing();
     let a = Args::parse();
     anyhow::ensure!(
         a.size > 0 && a.depth > 0 && a.conns > 0 && a.secs > 0.0,

@@ -130,10 +130,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    cuttle_perf::init_tracing();
     let a = Args::parse();
     mon_bench::set_busy_poll_us(a.busy_poll_us);
     let driver = match a.driver {

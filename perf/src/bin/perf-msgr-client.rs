@@ -79,10 +79,7 @@ fn server_addrs(s: &str) -> anyhow::Result<EntityAddrvec> {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    cuttle_perf::init_tracing();
     let a = Args::parse();
     let driver = match a.driver {
         Driver::Epoll => DriverKind::Epoll,

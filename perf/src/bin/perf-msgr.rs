@@ -292,10 +292,7 @@ fn print_targets(summaries: &[Value]) {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    cuttle_perf::init_tracing();
     let a = Args::parse();
     anyhow::ensure!(a.rounds > 0, "rounds must be positive");
     let p = LoadParams {
