@@ -8,6 +8,8 @@
 //! * no panic, and `decode` keeps its contract (`consumed` short of the input only with a
 //!   frame; a failed decoder repeats its error);
 //! * the split is invisible: the same frames and the same error as one call with everything;
+//! * so is the input's form: chunks fed as shared `Bytes` (segments sliced, not copied), and
+//!   segment remainders taken through `direct_buf` (read in place), give the same again;
 //! * every frame re-assembles to `onwire_len` bytes that decode to the same frame, and is
 //!   already in `Frame::new`'s normal form.
 
@@ -15,7 +17,8 @@
 
 use cuttle_msgr_fuzz::{fixup, layout};
 use libfuzzer_sys::fuzz_target;
-use msgr::frames::{Decoded, Frame, FrameDecoder, FrameLimits, Revision, assemble};
+use bytes::{Buf, Bytes};
+use msgr::frames::{DecodeError, Decoded, Frame, FrameDecoder, FrameLimits, Revision, assemble};
 
 fuzz_target!(|data: &[u8]| {
     let input = layout::split::<1>(data);
@@ -61,6 +64,15 @@ fn check(rev: Revision, stream: &[u8], schedule: &[u8]) {
         }
     }
 
+    for direct in [false, true] {
+        let (shared, shared_result) = feed_shared(rev, stream, schedule, direct);
+        assert_eq!(shared, expected, "{rev:?}: shared input (direct {direct}) differs");
+        assert_eq!(
+            shared_result, expected_result,
+            "{rev:?}: shared input (direct {direct}) errs differently"
+        );
+    }
+
     assert_eq!(frames, expected, "{rev:?}: frames depend on the split");
     assert_eq!(
         result, expected_result,
@@ -99,4 +111,44 @@ fn check(rev: Revision, stream: &[u8], schedule: &[u8]) {
         assert_eq!(&normal, frame, "decoded frame not in normal form");
         assert_eq!(frame.preamble().payload_len(), frame.payload_len());
     }
+}
+
+/// Feeds the chunks as shared `Bytes`; with `direct`, whenever the decoder offers a segment
+/// buffer, the next bytes are appended to it straight from the chunk (as a socket read in
+/// place would) and reported with `direct_filled`.
+fn feed_shared(
+    rev: Revision,
+    stream: &[u8],
+    schedule: &[u8],
+    direct: bool,
+) -> (Vec<Frame>, Result<(), DecodeError>) {
+    let mut dec = FrameDecoder::new(rev, FrameLimits::default());
+    let mut frames = Vec::new();
+    for chunk in layout::chunks(stream, schedule) {
+        let mut rest = Bytes::copy_from_slice(chunk);
+        loop {
+            if direct && !rest.is_empty() {
+                if let Some(buf) = dec.direct_buf(1) {
+                    let n = (buf.capacity() - buf.len()).min(rest.len());
+                    buf.extend_from_slice(&rest[..n]);
+                    rest.advance(n);
+                    dec.direct_filled(n);
+                }
+            }
+            match dec.decode_shared(&rest) {
+                Ok(Decoded { consumed, frame }) => {
+                    rest.advance(consumed);
+                    match frame {
+                        Some(frame) => frames.push(frame),
+                        None => {
+                            assert!(rest.is_empty(), "shared input left over without a frame");
+                            break;
+                        }
+                    }
+                }
+                Err(e) => return (frames, Err(e)),
+            }
+        }
+    }
+    (frames, Ok(()))
 }
