@@ -175,22 +175,26 @@ pub fn open_fd_count() -> io::Result<usize> {
     Ok(std::fs::read_dir("/proc/self/fd")?.count())
 }
 
+/// `read(2)` into `spare`, returning how many of its bytes are now initialised.
+fn read_uninit(fd: RawFd, spare: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
+    Ok(syscall!(read(fd, spare.as_mut_ptr().cast(), spare.len()))? as usize)
+}
+
 /// Reads from `fd` into the spare capacity of `buf` (at most `max` bytes) and extends its
 /// length by the count read. The buffer must already have spare capacity (`reserve` first).
 pub fn read_spare(fd: RawFd, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
     let spare = buf.spare_capacity_mut();
     let want = spare.len().min(max);
-    let n = syscall!(read(fd, spare.as_mut_ptr().cast(), want))? as usize;
-    // SAFETY: read(2) initialised the first `n <= want <= spare.len()` spare bytes.
+    let n = read_uninit(fd, &mut spare[..want])?;
+    // SAFETY: read(2) initialised the first `n <= want` spare bytes.
     unsafe { buf.set_len(buf.len() + n) };
     Ok(n)
 }
 
 /// [`read_spare`] for a `Vec` (a frame decoder's segment buffer, read into directly).
 pub fn read_spare_vec(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
-    let spare = buf.spare_capacity_mut();
-    let n = syscall!(read(fd, spare.as_mut_ptr().cast(), spare.len()))? as usize;
-    // SAFETY: read(2) initialised the first `n <= spare.len()` spare bytes.
+    let n = read_uninit(fd, buf.spare_capacity_mut())?;
+    // SAFETY: read(2) initialised the first `n` spare bytes (no more than it was given).
     unsafe { buf.set_len(buf.len() + n) };
     Ok(n)
 }

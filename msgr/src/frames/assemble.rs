@@ -107,7 +107,7 @@ pub fn assemble(frame: &Frame, rev: Revision) -> WireFrame {
 }
 
 /// Fresh arena chunk for [`assemble_in`]; a chunk is reused once nothing refers to it.
-pub(crate) const ARENA_CHUNK: usize = 64 * 1024;
+const ARENA_CHUNK: usize = 64 * 1024;
 
 /// [`assemble`] for a frame given as its tag and segments (1 to 4, normalised as
 /// [`Frame::new`] does), writing the fixed parts into `arena`: its spare capacity is used
@@ -127,18 +127,46 @@ pub fn assemble_into(
     arena: &mut BytesMut,
     out: &mut impl WirePieces,
 ) {
-    let mut crcs = [0u32; MAX_NUM_SEGMENTS];
-    for (crc, segment) in crcs.iter_mut().zip(segments) {
-        *crc = segment_crc(segment);
-    }
     let empty = Bytes::new();
     let seg0 = segments.first().unwrap_or(&empty);
-    let inline = seg0.len() <= INLINE_SEGMENT0_MAX;
+    let rest = segments.get(1..).unwrap_or_default();
+    assemble_parts(tag, Seg0::Shared(seg0), rest, rev, arena, out);
+}
+
+/// Segment 0 of a frame being assembled: shared (referenced if too long to inline), or
+/// plain bytes, always inlined (e.g. a 41-byte message header, written once).
+pub(crate) enum Seg0<'a> {
+    Shared(&'a Bytes),
+    Inline(&'a [u8]),
+}
+
+/// The assembly itself: segment 0 and segments 1.. (normalised as [`Frame::new`] does).
+pub(crate) fn assemble_parts(
+    tag: Tag,
+    seg0: Seg0<'_>,
+    rest: &[Bytes],
+    rev: Revision,
+    arena: &mut BytesMut,
+    out: &mut impl WirePieces,
+) {
+    let (bytes0, inline): (&[u8], bool) = match seg0 {
+        Seg0::Shared(b) => (b, b.len() <= INLINE_SEGMENT0_MAX),
+        Seg0::Inline(b) => (b, true),
+    };
+    let count = (1 + rest.len()).min(MAX_NUM_SEGMENTS);
+    let mut lens = [0usize; MAX_NUM_SEGMENTS];
+    let mut crcs = [0u32; MAX_NUM_SEGMENTS];
+    lens[0] = bytes0.len();
+    crcs[0] = segment_crc(bytes0);
+    for (i, segment) in rest.iter().enumerate().take(MAX_NUM_SEGMENTS - 1) {
+        lens[i + 1] = segment.len();
+        crcs[i + 1] = segment_crc(segment);
+    }
     let trailer = match rev {
         Revision::Rev1 => CRC_LEN + EPILOGUE_REV1_LEN,
         Revision::Rev0 => EPILOGUE_REV0_LEN,
     };
-    let need = PREAMBLE_LEN + if inline { seg0.len() } else { 0 } + trailer;
+    let need = PREAMBLE_LEN + if inline { bytes0.len() } else { 0 } + trailer;
     if arena.capacity() - arena.len() < need {
         // A standalone frame (empty arena) gets exactly what it needs.
         let chunk = if arena.capacity() == 0 {
@@ -148,21 +176,22 @@ pub fn assemble_into(
         };
         arena.reserve(need.max(chunk));
     }
-    arena.put_slice(&preamble_of(tag, segments).encode());
+    arena.put_slice(&super::frame::preamble_for(tag, &lens[..count]).encode());
 
     // Fixed-size parts accumulate in `arena`; it is cut into a piece only where one of the
     // caller's segments must go in between.
-    if inline {
-        arena.put_slice(seg0);
-    } else {
-        cut(arena, out);
-        push(seg0, out);
+    match seg0 {
+        Seg0::Shared(b) if !inline => {
+            cut(arena, out);
+            push(b, out);
+        }
+        _ => arena.put_slice(bytes0),
     }
-    if rev == Revision::Rev1 && !seg0.is_empty() {
+    if rev == Revision::Rev1 && !bytes0.is_empty() {
         arena.put_u32_le(crcs[0]);
     }
-    if rev == Revision::Rev0 || segments.len() > 1 {
-        for segment in segments.iter().skip(1).filter(|s| !s.is_empty()) {
+    if rev == Revision::Rev0 || count > 1 {
+        for segment in rest.iter().filter(|s| !s.is_empty()) {
             cut(arena, out);
             push(segment, out);
         }
@@ -172,23 +201,6 @@ pub fn assemble_into(
         }
     }
     cut(arena, out);
-}
-
-/// The preamble of a frame with `tag` and `segments`: their lengths, Ceph's alignments, flags 0.
-fn preamble_of(tag: Tag, segments: &[Bytes]) -> super::Preamble {
-    let mut descs = [super::SegmentDesc::default(); MAX_NUM_SEGMENTS];
-    for (i, (desc, data)) in descs.iter_mut().zip(segments).enumerate() {
-        *desc = super::SegmentDesc {
-            length: u32::try_from(data.len()).unwrap_or(u32::MAX),
-            alignment: super::default_alignment(tag, i),
-        };
-    }
-    super::Preamble {
-        tag,
-        num_segments: segments.len().clamp(1, MAX_NUM_SEGMENTS) as u8,
-        segments: descs,
-        flags: 0,
-    }
 }
 
 #[cfg(test)]

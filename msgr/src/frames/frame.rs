@@ -16,6 +16,26 @@ pub const fn default_alignment(tag: Tag, index: usize) -> u16 {
     }
 }
 
+/// The preamble Ceph writes for a frame with `tag` and segments of `lens` (1 to 4 of them):
+/// those lengths, Ceph's alignments ([`default_alignment`]), flags 0 (§2.2).
+pub(crate) fn preamble_for(tag: Tag, lens: &[usize]) -> Preamble {
+    let mut segments = [SegmentDesc::default(); MAX_NUM_SEGMENTS];
+    for (i, (desc, &len)) in segments.iter_mut().zip(lens).enumerate() {
+        *desc = SegmentDesc {
+            // Checked by `Frame::new` and `RawMessage::assemble_into`; a decoded segment
+            // came from a u32 length.
+            length: u32::try_from(len).unwrap_or(u32::MAX),
+            alignment: default_alignment(tag, i),
+        };
+    }
+    Preamble {
+        tag,
+        num_segments: lens.len().clamp(1, MAX_NUM_SEGMENTS) as u8,
+        segments,
+        flags: 0,
+    }
+}
+
 /// A frame: a [`Tag`] and its segments (§2.1). Control frames have one segment holding the
 /// payload; MESSAGE frames have header2, front, middle and data (§5.1).
 ///
@@ -116,20 +136,11 @@ impl Frame {
     /// The preamble [`assemble`](super::assemble) writes: the segment lengths, Ceph's
     /// alignments ([`default_alignment`]), flags 0 (§2.2).
     pub fn preamble(&self) -> Preamble {
-        let mut segments = [SegmentDesc::default(); MAX_NUM_SEGMENTS];
-        for (i, (desc, data)) in segments.iter_mut().zip(self.segments()).enumerate() {
-            *desc = SegmentDesc {
-                // Checked by `new`; a decoded segment came from a u32 length.
-                length: u32::try_from(data.len()).unwrap_or(u32::MAX),
-                alignment: default_alignment(self.tag, i),
-            };
+        let mut lens = [0usize; MAX_NUM_SEGMENTS];
+        for (len, data) in lens.iter_mut().zip(self.segments()) {
+            *len = data.len();
         }
-        Preamble {
-            tag: self.tag,
-            num_segments: self.num_segments,
-            segments,
-            flags: 0,
-        }
+        preamble_for(self.tag, &lens[..self.num_segments()])
     }
 
     /// Bytes on the wire in CRC mode (§2.3 for rev1, §2.6 for rev0).

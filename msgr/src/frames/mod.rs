@@ -35,7 +35,7 @@
 
 #![forbid(unsafe_code)]
 
-mod assemble;
+pub(crate) mod assemble;
 mod banner;
 mod crc;
 mod decode;
@@ -58,7 +58,6 @@ mod spec_tests;
 #[cfg(test)]
 mod test_util;
 
-pub(crate) use assemble::ARENA_CHUNK;
 pub use assemble::{MAX_WIRE_PIECES, WireFrame, WirePieces, assemble, assemble_in, assemble_into};
 pub use banner::{
     BANNER_LEN, BANNER_PAYLOAD_LEN, BANNER_PREFIX, Banner, BannerDecoder, BannerStatus,

@@ -1,14 +1,20 @@
 //! [`RawMessage`]: a MESSAGE frame taken apart into header2, front, middle and data (§5.1),
 //! with the payload left undecoded.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::{MessageError, MsgHeader2};
-use crate::frames::ARENA_CHUNK;
-use crate::frames::{
-    AssembleError, Frame, MAX_NUM_SEGMENTS, Revision, Tag, WireFrame, WirePieces, assemble_into,
-};
+use crate::frames::assemble::{Seg0, assemble_parts};
+use crate::frames::{AssembleError, Frame, MAX_NUM_SEGMENTS, Revision, Tag, WirePieces};
 use crate::wire::Encode;
+
+/// Segment 0 of a MESSAGE frame, decoded: exactly [`MsgHeader2::LEN`] bytes (§5.2).
+fn header_of(seg0: &[u8]) -> Result<MsgHeader2, MessageError> {
+    if seg0.len() != MsgHeader2::LEN {
+        return Err(MessageError::BadHeaderLen { len: seg0.len() });
+    }
+    MsgHeader2::from_bytes(seg0).map_err(|_| MessageError::BadHeaderLen { len: seg0.len() })
+}
 
 /// The three payload segments of a message (§5.1): what a typed message encodes to.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -96,12 +102,7 @@ impl RawMessage {
         if count == 0 || count > MAX_NUM_SEGMENTS {
             return Err(MessageError::BadSegmentCount { count });
         }
-        let seg0 = &segments[0];
-        if seg0.len() != MsgHeader2::LEN {
-            return Err(MessageError::BadHeaderLen { len: seg0.len() });
-        }
-        let header = MsgHeader2::from_bytes(seg0)
-            .map_err(|_| MessageError::BadHeaderLen { len: seg0.len() })?;
+        let header = header_of(&segments[0])?;
         let segment = |i: usize| segments.get(i).cloned().unwrap_or_default();
         Ok(Self {
             header,
@@ -122,33 +123,18 @@ impl RawMessage {
     /// [`Self::from_frame`] taking the frame by value: its segments move into the message
     /// (no reference count is touched, no buffer is promoted to a shared one).
     pub fn from_frame_owned(frame: Frame) -> Result<Self, MessageError> {
-        let count = frame.num_segments();
-        let mut msg = Self::from_frame_header(&frame)?;
-        let (_, [_, front, middle, data]) = frame.into_parts();
-        if count > 1 {
-            msg.front = front;
-        }
-        if count > 2 {
-            msg.middle = middle;
-        }
-        if count > 3 {
-            msg.data = data;
-        }
-        Ok(msg)
-    }
-
-    /// The checks of [`Self::from_frame`], and the decoded header with empty segments.
-    fn from_frame_header(frame: &Frame) -> Result<Self, MessageError> {
         if frame.tag() != Tag::Message {
             return Err(MessageError::NotAMessage { tag: frame.tag() });
         }
-        let seg0 = &frame.segments()[0];
-        if seg0.len() != MsgHeader2::LEN {
-            return Err(MessageError::BadHeaderLen { len: seg0.len() });
-        }
-        let header = MsgHeader2::from_bytes(seg0)
-            .map_err(|_| MessageError::BadHeaderLen { len: seg0.len() })?;
-        Ok(Self::new(header, Bytes::new()))
+        let header = header_of(frame.payload())?;
+        // Slots past the frame's segment count are empty, as a missing segment means.
+        let (_, [_, front, middle, data]) = frame.into_parts();
+        Ok(Self {
+            header,
+            front,
+            middle,
+            data,
+        })
     }
 
     /// The four segments: the encoded header, front, middle and data. Pass them to
@@ -171,20 +157,10 @@ impl RawMessage {
 
     /// Assembles the MESSAGE frame carrying this message for revision `rev` (what
     /// [`assemble`](crate::frames::assemble) of [`Self::to_frame`] gives, byte for byte),
-    /// with the header and the frame's fixed parts written into `arena` (see
-    /// [`assemble_in`]): no allocation per message once the arena is warm. The payload
-    /// segments are moved into the frame, not copied.
-    pub fn assemble_in(
-        self,
-        rev: Revision,
-        arena: &mut BytesMut,
-    ) -> Result<WireFrame, AssembleError> {
-        let mut wire = WireFrame::default();
-        self.assemble_into(rev, arena, &mut wire)?;
-        Ok(wire)
-    }
-
-    /// [`Self::assemble_in`] appending the frame's pieces to `out`.
+    /// appending its pieces to `out`. The header and the frame's fixed parts are written
+    /// into `arena` once (see [`assemble_in`](crate::frames::assemble_in)): no allocation per
+    /// message once the arena is warm. The payload segments are moved into the frame, not
+    /// copied.
     pub fn assemble_into(
         self,
         rev: Revision,
@@ -202,17 +178,20 @@ impl RawMessage {
                 });
             }
         }
-        if arena.capacity() - arena.len() < MsgHeader2::LEN {
-            arena.reserve(ARENA_CHUNK);
-        }
-        arena.put_slice(&self.header.to_bytes());
-        let header = arena.split().freeze();
-        let segments = [header, self.front, self.middle, self.data];
-        let n = segments
+        let header = self.header.to_bytes();
+        let rest = [self.front, self.middle, self.data];
+        let n = rest
             .iter()
             .rposition(|s| !s.is_empty())
-            .map_or(1, |i| i + 1);
-        assemble_into(Tag::Message, &segments[..n], rev, arena, out);
+            .map_or(0, |i| i + 1);
+        assemble_parts(
+            Tag::Message,
+            Seg0::Inline(&header),
+            &rest[..n],
+            rev,
+            arena,
+            out,
+        );
         Ok(())
     }
 
@@ -309,9 +288,10 @@ mod tests {
             let want = assemble(&raw.to_frame().unwrap(), rev).to_vec();
             let mut arena = BytesMut::new();
             for _ in 0..warm {
-                let _ = raw.clone().assemble_in(rev, &mut arena).unwrap();
+                raw.clone().assemble_into(rev, &mut arena, &mut Vec::new()).unwrap();
             }
-            let got = raw.clone().assemble_in(rev, &mut arena).unwrap();
+            let mut got = crate::frames::WireFrame::default();
+            raw.clone().assemble_into(rev, &mut arena, &mut got).unwrap();
             prop_assert_eq!(got.to_vec(), want);
         }
 

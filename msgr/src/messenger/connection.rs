@@ -200,7 +200,7 @@ impl Connection {
 
     /// On the connection's worker: hands every queued message to the protocol.
     fn drain_outbox(&self, c: &mut EventCenter) {
-        let mut msgs = {
+        let msgs = {
             let mut ob = self.outbox();
             ob.drain_scheduled = false;
             Self::take_outbox(&mut ob)
@@ -216,6 +216,12 @@ impl Connection {
             );
             return;
         };
+        self.feed(&rc, msgs);
+        pump(c, &rc);
+    }
+
+    /// Hands taken outbox messages to the protocol, then gives the emptied queue back.
+    fn feed(&self, rc: &Rc<RefCell<ConnInner>>, mut msgs: std::collections::VecDeque<RawMessage>) {
         let now = Instant::now();
         {
             let mut i = rc.borrow_mut();
@@ -224,7 +230,6 @@ impl Connection {
             }
         }
         self.return_outbox(msgs);
-        pump(c, &rc);
     }
 
     /// Encodes a typed message with the session's features (all of ours before the session is
@@ -411,6 +416,9 @@ impl ConnSocket {
     /// lent), to the protocol.
     fn received(&mut self, c: &mut EventCenter, sock: SocketId, data: Received) {
         let now = Instant::now();
+        let Some(m) = self.0.borrow().conn.0.msgr.upgrade() else {
+            return;
+        };
         {
             let mut i = self.0.borrow_mut();
             if i.sock != Some(sock) {
@@ -426,18 +434,13 @@ impl ConnSocket {
                 }
             }
             let st = i.proto.take_rx_stats();
-            if let Some(m) = i.conn.0.msgr.upgrade() {
-                m.rx_copied.fetch_add(st.copied, Ordering::Relaxed);
-                m.rx_shared.fetch_add(st.shared, Ordering::Relaxed);
-                m.rx_direct.fetch_add(st.direct, Ordering::Relaxed);
-            }
+            m.rx_copied.fetch_add(st.copied, Ordering::Relaxed);
+            m.rx_shared.fetch_add(st.shared, Ordering::Relaxed);
+            m.rx_direct.fetch_add(st.direct, Ordering::Relaxed);
         }
         pump(c, &self.0);
         // Back-pressure for every connection, not only the one whose message overflowed the
         // dispatch queue: while it is over its limit, stop reading here too.
-        let Some(m) = self.0.borrow().conn.0.msgr.upgrade() else {
-            return;
-        };
         if m.dispatch.throttle.is_over() {
             pause_for_throttle(c, &m, &self.0);
         }
@@ -555,16 +558,10 @@ pub(crate) fn pump(c: &mut EventCenter, rc: &Rc<RefCell<ConnInner>>) {
             on_event(c, &msgr, rc, e);
         }
         // What the dispatcher sent on this connection meanwhile goes out in this pump.
-        let mut sent = conn.set_in_pump(false);
+        let sent = conn.set_in_pump(false);
         if !sent.is_empty() {
             progressed = true;
-            let now = Instant::now();
-            let mut i = rc.borrow_mut();
-            for m in sent.drain(..) {
-                i.proto.send_message(m, now);
-            }
-            drop(i);
-            conn.return_outbox(sent);
+            conn.feed(rc, sent);
         }
         if !progressed {
             break;

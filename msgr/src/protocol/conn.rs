@@ -391,21 +391,18 @@ impl Protocol {
     /// Gives back the buffer of [`Self::take_direct`] with `n` bytes appended, as
     /// [`Self::direct_filled`] accounts for them.
     pub fn put_direct(&mut self, buf: Vec<u8>, n: usize, now: Instant) {
-        let State::Open { link, .. } = &mut self.state else {
-            return;
-        };
-        let Input::Frames(decoder) = &mut link.input else {
-            return;
-        };
-        link.last_rx = now;
-        decoder.put_direct(buf, n);
-        self.rx_stats += decoder.take_stats();
-        self.input(RxInput::Flush, now);
+        self.after_direct(now, |d| d.put_direct(buf, n));
     }
 
     /// `n` bytes were appended to the [`Self::direct_buf`]: account for them and finish the
     /// segment (and frame) if they complete it.
     pub fn direct_filled(&mut self, n: usize, now: Instant) {
+        self.after_direct(now, |d| d.direct_filled(n));
+    }
+
+    /// A direct read reached the frame decoder (`f`): note the time and the bytes, and finish
+    /// whatever it completed.
+    fn after_direct(&mut self, now: Instant, f: impl FnOnce(&mut FrameDecoder)) {
         let State::Open { link, .. } = &mut self.state else {
             return;
         };
@@ -413,7 +410,7 @@ impl Protocol {
             return;
         };
         link.last_rx = now;
-        decoder.direct_filled(n);
+        f(decoder);
         self.rx_stats += decoder.take_stats();
         self.input(RxInput::Flush, now);
     }

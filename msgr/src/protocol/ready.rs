@@ -12,7 +12,7 @@ use super::event::{Event, Transmit};
 use super::session::Arrival;
 use bytes::Bytes;
 
-use crate::frames::{Frame, Tag};
+use crate::frames::{Frame, Tag, WirePieces};
 use crate::messages::RawMessage;
 
 /// Decodes a control payload, naming the tag in the fault.
@@ -89,12 +89,8 @@ impl Protocol {
     /// Frames what READY has to send, one item at a time: a pending KEEPALIVE2, then the next
     /// message, then an ACK if one is due (§4.7; Ceph's `write_event` order).
     pub(super) fn write_ready(&mut self) {
-        let mut pieces = Vec::new();
-        if self.write_ready_one(&mut pieces) && !pieces.is_empty() {
-            let mut wire = crate::frames::WireFrame::default();
-            for p in pieces {
-                crate::frames::WirePieces::push_piece(&mut wire, p);
-            }
+        let mut wire = crate::frames::WireFrame::default();
+        if self.write_ready_one(&mut wire) && !wire.is_empty() {
             self.tx.push_back(Transmit::Frame {
                 tag: Tag::Message,
                 wire,
@@ -115,7 +111,7 @@ impl Protocol {
 
     /// Frames one item: a keepalive or an ACK into the transmit queue, or a message's pieces
     /// into `out`. Returns false when there is nothing to send.
-    fn write_ready_one(&mut self, out: &mut Vec<Bytes>) -> bool {
+    fn write_ready_one(&mut self, out: &mut impl WirePieces) -> bool {
         if let Some(timestamp) = self.keepalive.take() {
             self.send(&Keepalive2 { timestamp });
             return true;
