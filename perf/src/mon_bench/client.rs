@@ -14,8 +14,6 @@
 //! every request to be answered and checks that every connection was answered in the window.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -24,10 +22,11 @@ use msgr::DriverKind;
 use msgr::messages::{MMonGetVersion, Message};
 use msgr::messenger::{Connection, Dispatcher, Incoming, Messenger};
 use msgr::protocol::Policy;
-use msgr::wire::{AddrType, EntityAddr, EntityAddrvec, EntityName, EntityType};
+use msgr::wire::{EntityAddrvec, EntityName, EntityType};
 
 use super::messenger_config;
 use super::procfs::{CpuSnapshot, CpuUse, Pid};
+use crate::msgr_bench::{client_nonce, session_key, sleep_until};
 use crate::stats::Percentiles;
 
 /// How long a run waits after its window for the requests still in flight.
@@ -251,37 +250,6 @@ impl Dispatcher for Client {
     fn ms_handle_refused(&self, conn: &Connection) -> bool {
         self.0.fail(format!("connection {} was refused", conn.id()));
         true
-    }
-}
-
-/// The key `connect_to` registers connection `i` under. A messenger keeps one connection
-/// per peer address vector, so the second and later sessions to the same server get a
-/// vector that adds a never-dialled `v1:` placeholder; the `v2:` address dialled, and the
-/// only one on the wire (CLIENT_IDENT's `target_addr`), is the same.
-fn session_key(server: &EntityAddrvec, i: usize) -> EntityAddrvec {
-    let mut key = server.clone();
-    if i > 0 {
-        key.addrs.push(EntityAddr::new(
-            AddrType::Legacy,
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-            i as u32,
-        ));
-    }
-    key
-}
-
-/// A nonce for a client messenger: differs between runs and between processes.
-fn client_nonce() -> u32 {
-    static NEXT: AtomicU32 = AtomicU32::new(1);
-    std::process::id()
-        .wrapping_mul(0x9e37_79b9)
-        .wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-fn sleep_until(t: Instant) {
-    let now = Instant::now();
-    if t > now {
-        thread::sleep(t - now);
     }
 }
 

@@ -101,7 +101,7 @@ impl Dispatcher for ClientDispatcher {
 /// per peer address vector, so the second and later sessions to the same server get a vector
 /// that adds a never-dialled `v1:` placeholder; the msgr2 address dialled is the same. (The
 /// server's `stateless_server` policy does not look clients up, so it accepts them all.)
-fn session_key(server: &EntityAddrvec, i: usize) -> EntityAddrvec {
+pub fn session_key(server: &EntityAddrvec, i: usize) -> EntityAddrvec {
     if i == 0 {
         return server.clone();
     }
@@ -115,7 +115,7 @@ fn session_key(server: &EntityAddrvec, i: usize) -> EntityAddrvec {
 }
 
 /// A nonce for a client messenger: differs between calls and between processes.
-fn client_nonce() -> u32 {
+pub fn client_nonce() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(1);
     std::process::id()
         .wrapping_mul(0x9e37_79b9)

@@ -122,7 +122,8 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
 
-fn sleep_until(t: Instant) {
+/// Sleeps until `t` (a measurement window's edge); returns at once if it passed.
+pub fn sleep_until(t: Instant) {
     let now = Instant::now();
     if t > now {
         thread::sleep(t - now);

@@ -40,9 +40,9 @@ mod tokio_baseline;
 mod uring_baseline;
 
 pub use baseline::{Baseline, RAW_TCP_MAX_CONNS};
-pub use client::{run_client, run_client_tuned, run_cuttle};
+pub use client::{client_nonce, run_client, run_client_tuned, run_cuttle, session_key};
 pub use limits::{fds_needed, raise_fd_limit};
-pub use measure::{Measured, ServerRx};
+pub use measure::{Measured, ServerRx, sleep_until};
 pub use params::{LoadParams, Reply};
 pub use raw_tcp::run_raw_tcp;
 pub use report::{RATIO_KEYS, load_average, machine, median, params_json, ratios};
